@@ -1,0 +1,3 @@
+"""colorgen: generative colourization of structured web pages."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,119 @@
+"""RawPage -> torch_geometric Data (fields in docs/CONTRACTS.md), validating as it goes.
+
+Bookkeeping for the tree encoder is computed here once (cached with the dataset): per-node
+depth, so each level of the bottom-up / top-down pass is a single batched scatter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch_geometric.data import Data
+
+from .colors import ColorFormatError, encode_color
+from .tags import tag_index
+from .webcolor_format import IMG_FEAT_DIM, MAX_ELEMENTS, TEXT_FEAT_DIM, DataValidationError, RawPage
+
+PROCESSING_VERSION = 1  # bump when this conversion changes: caches are rebuilt
+
+
+def _feature(page_id: str, i: int, name: str, value, dim: int, pad_from: int | None = None) -> np.ndarray:
+    if value is None:
+        return np.zeros(dim, dtype=np.float32)
+    arr = np.asarray(value, dtype=np.float32).reshape(-1)
+    if pad_from is not None and arr.size == pad_from:
+        arr = np.concatenate([arr, np.zeros(dim - pad_from, dtype=np.float32)])
+    if arr.size != dim:
+        raise DataValidationError(f"page {page_id!r} element {i}: {name} has length {arr.size}, expected {dim}")
+    if not np.isfinite(arr).all():
+        raise DataValidationError(f"page {page_id!r} element {i}: {name} holds non-finite values")
+    return arr
+
+
+def tree_depths(page_id: str, parents: np.ndarray) -> np.ndarray:
+    """Depth of every node; raises unless the parents form exactly one tree."""
+    n = len(parents)
+    roots = np.flatnonzero(parents == -1)
+    if len(roots) != 1:
+        raise DataValidationError(f"page {page_id!r}: parent ids do not form one tree ({len(roots)} roots)")
+    bad = np.flatnonzero((parents < -1) | (parents >= n) | (parents == np.arange(n)))
+    if len(bad):
+        raise DataValidationError(f"page {page_id!r} element {int(bad[0])}: invalid parent id {int(parents[bad[0]])}")
+    depth = np.full(n, -1, dtype=np.int64)
+    depth[roots[0]] = 0
+    # n <= 200: walk up to a node of known depth, detecting cycles on the way
+    for i in range(n):
+        if depth[i] >= 0:
+            continue
+        path, seen, j = [], set(), i
+        while depth[j] < 0:
+            if j in seen:
+                raise DataValidationError(f"page {page_id!r}: parent ids form a cycle through element {j}")
+            path.append(j)
+            seen.add(j)
+            j = int(parents[j])
+        d = depth[j]
+        for k in reversed(path):
+            d += 1
+            depth[k] = d
+    return depth
+
+
+def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
+    """Convert and validate one page."""
+    pid, els = page.page_id, page.elements
+    n = len(els)
+    if n == 0:
+        raise DataValidationError(f"page {pid!r} has no elements")
+    if n > MAX_ELEMENTS:
+        raise DataValidationError(f"page {pid!r} has {n} elements; at most {MAX_ELEMENTS} are allowed")
+    parents = np.array([e.parent for e in els], dtype=np.int64)
+    depth = tree_depths(pid, parents)
+    order = np.array([e.sibling_order for e in els], dtype=np.int64)
+    if (order < 0).any() or (order >= MAX_ELEMENTS).any():
+        i = int(np.flatnonzero((order < 0) | (order >= MAX_ELEMENTS))[0])
+        raise DataValidationError(f"page {pid!r} element {i}: sibling_order {order[i]} outside 0..{MAX_ELEMENTS - 1}")
+
+    text_rgb = np.zeros(n, np.int64)
+    text_alpha = np.zeros(n, np.int64)
+    text_res = np.zeros((n, 4), np.float32)
+    bg_rgb = np.zeros(n, np.int64)
+    bg_alpha = np.zeros(n, np.int64)
+    bg_res = np.zeros((n, 4), np.float32)
+    has_text = np.zeros(n, bool)
+    for i, e in enumerate(els):
+        try:
+            c = encode_color(e.background_color)
+            bg_rgb[i], bg_alpha[i], bg_res[i] = c.rgb, c.alpha, c.residual
+            if e.text_color is not None:
+                c = encode_color(e.text_color)
+                text_rgb[i], text_alpha[i], text_res[i] = c.rgb, c.alpha, c.residual
+                has_text[i] = True
+        except ColorFormatError as err:
+            raise DataValidationError(f"page {pid!r} element {i}: {err}") from err
+
+    text_feat = np.stack([_feature(pid, i, "text_feat", e.text_feat, TEXT_FEAT_DIM) for i, e in enumerate(els)])
+    img_feat = np.stack([_feature(pid, i, "img_feat", e.img_feat, IMG_FEAT_DIM) for i, e in enumerate(els)])
+    bgimg_feat = np.stack(
+        [_feature(pid, i, "bgimg_feat", e.bgimg_feat, IMG_FEAT_DIM, pad_from=IMG_FEAT_DIM - 1) for i, e in enumerate(els)]
+    )
+    child = np.flatnonzero(parents >= 0)
+    return Data(
+        num_nodes=n,
+        order=torch.from_numpy(order),
+        tag=torch.tensor([tag_index(e.html_tag) for e in els], dtype=torch.long),
+        text_feat=torch.from_numpy(text_feat),
+        img_feat=torch.from_numpy(img_feat),
+        bgimg_feat=torch.from_numpy(bgimg_feat),
+        has_text=torch.from_numpy(has_text),
+        text_rgb=torch.from_numpy(text_rgb),
+        text_alpha=torch.from_numpy(text_alpha),
+        text_res=torch.from_numpy(text_res),
+        bg_rgb=torch.from_numpy(bg_rgb),
+        bg_alpha=torch.from_numpy(bg_alpha),
+        bg_res=torch.from_numpy(bg_res),
+        edge_index=torch.from_numpy(np.stack([child, parents[child]])),
+        depth=torch.from_numpy(depth),
+        is_test2=torch.tensor([is_test2]),
+        page_id=pid,
+    )

@@ -1,0 +1,157 @@
+"""The official WebColor v1.1 file pair: one HDF5 group per page, one scalar dataset per element.
+
+This module is the only place that knows the on-disk layout (FORMAT.md); extraction writes
+through it and the dataset reads through it, so files we make load exactly like published ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+MAX_ELEMENTS = 200  # the models' order embedding has 200 rows; also bounds sibling order
+TEXT_FEAT_DIM = 12
+IMG_FEAT_DIM = 13
+SPLITS = ("train", "val", "test1", "test2")
+
+
+class DataValidationError(ValueError):
+    """A page or split file breaks the WebColor format; the message names page and element."""
+
+
+@dataclass
+class RawElement:
+    """One element exactly as stored: parent id plus the dataset attributes."""
+
+    parent: int
+    html_tag: str
+    sibling_order: int
+    background_color: str
+    text_color: str | None = None
+    text_feat: Sequence[float] | None = None
+    img_feat: Sequence[float] | None = None
+    bgimg_feat: Sequence[float] | None = None
+
+
+@dataclass
+class RawPage:
+    page_id: str
+    elements: list[RawElement] = field(default_factory=list)
+
+
+def _atomic_target(path: Path) -> tuple[int, str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+
+
+def write_webcolor(h5_path: str | os.PathLike, pages: Iterable[RawPage]) -> int:
+    """Write pages in the official layout, atomically (temp file + rename). Returns the page count."""
+    path = Path(h5_path)
+    fd, tmp = _atomic_target(path)
+    os.close(fd)
+    n = 0
+    try:
+        with h5py.File(tmp, "w") as f:
+            for page in pages:
+                g = f.create_group(page.page_id)
+                for i, el in enumerate(page.elements):
+                    d = g.create_dataset(str(i), data=np.int64(el.parent))
+                    d.attrs["background_color"] = el.background_color
+                    d.attrs["sibling_order"] = np.int64(el.sibling_order)
+                    d.attrs["html_tag"] = el.html_tag
+                    if el.text_color is not None:
+                        d.attrs["text_color"] = el.text_color
+                    for key in ("text_feat", "img_feat", "bgimg_feat"):
+                        value = getattr(el, key)
+                        if value is not None:
+                            d.attrs[key] = np.asarray(value, dtype=np.float32)
+                n += 1
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return n
+
+
+def write_split(split_path: str | os.PathLike, splits: dict[str, list[str]]) -> None:
+    """Write the split JSON atomically."""
+    path = Path(split_path)
+    fd, tmp = _atomic_target(path)
+    with os.fdopen(fd, "w") as f:
+        json.dump({k: list(v) for k, v in splits.items()}, f)
+    os.replace(tmp, path)
+
+
+def read_split(split_path: str | os.PathLike) -> dict[str, list[str]]:
+    path = Path(split_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"split file not found: {path}")
+    splits = json.loads(path.read_text())
+    missing = [s for s in SPLITS if s not in splits]
+    if missing:
+        raise DataValidationError(f"split file {path} lacks splits {missing}; it has {sorted(splits)}")
+    return splits
+
+
+def _attr_str(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def read_page(group: h5py.Group) -> RawPage:
+    """Read one page group; element ids must be dense 0..N-1."""
+    page_id = group.name.lstrip("/")
+    n = len(group)
+    elements: list[RawElement] = []
+    for i in range(n):
+        key = str(i)
+        if key not in group:
+            raise DataValidationError(f"page {page_id!r}: element ids are not dense 0..{n - 1} (missing {key!r})")
+        d = group[key]
+        a = d.attrs
+        for required in ("background_color", "sibling_order", "html_tag"):
+            if required not in a:
+                raise DataValidationError(f"page {page_id!r} element {i}: missing attribute {required!r}")
+        elements.append(
+            RawElement(
+                parent=int(d[()]),
+                html_tag=_attr_str(a["html_tag"]).lower(),
+                sibling_order=int(a["sibling_order"]),
+                background_color=_attr_str(a["background_color"]),
+                text_color=_attr_str(a["text_color"]) if "text_color" in a else None,
+                text_feat=np.asarray(a["text_feat"], dtype=np.float32) if "text_feat" in a else None,
+                img_feat=np.asarray(a["img_feat"], dtype=np.float32) if "img_feat" in a else None,
+                bgimg_feat=np.asarray(a["bgimg_feat"], dtype=np.float32) if "bgimg_feat" in a else None,
+            )
+        )
+    return RawPage(page_id=page_id, elements=elements)
+
+
+def read_pages(h5_path: str | os.PathLike, page_ids: Iterable[str] | None = None) -> Iterator[RawPage]:
+    """Yield pages (all, or the given ids in that order); a missing id is a clear error."""
+    path = Path(h5_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"WebColor HDF5 file not found: {path}")
+    with h5py.File(path, "r") as f:
+        ids = list(f.keys()) if page_ids is None else list(page_ids)
+        for pid in ids:
+            if pid not in f:
+                raise DataValidationError(f"page {pid!r} is listed in the split file but missing from {path}")
+            yield read_page(f[pid])
+
+
+def check_split_ids(h5_path: str | os.PathLike, splits: dict[str, list[str]]) -> None:
+    """Raise if any split id is absent from the HDF5 file (before any expensive processing)."""
+    with h5py.File(h5_path, "r") as f:
+        present = set(f.keys())
+    for name, ids in splits.items():
+        missing = [i for i in ids if i not in present]
+        if missing:
+            more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+            raise DataValidationError(f"split {name!r}: {len(missing)} page ids missing from {h5_path}: {missing[:5]}{more}")
