@@ -6,7 +6,6 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from webcolor_fixtures import write_fixture_dataset
 
 from colorgen.data import (
     DataValidationError,
@@ -24,6 +23,7 @@ from colorgen.data import (
 from colorgen.data import dataset as dataset_mod
 from colorgen.data.stats import dataset_stats
 from colorgen.data.tags import tag_index
+from webcolor_fixtures import write_fixture_dataset
 
 
 @pytest.fixture
