@@ -10,7 +10,14 @@ CHROMIUM ?= /usr/bin/chromium
 export COLORGEN_CHROMIUM := $(CHROMIUM)
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: setup browser test test-all lint data bench reproduce-table clean
+ROWS    := stats_mode stats_sampling ar_greedy ar_top_p08 ar_top_p09 nar cvae
+MODELS  := stats ar nar cvae upsampler
+METRICS ?= full
+RESULTS := experiments/results/$(DATA)
+RUNS    := outputs/$(DATA)/table-runs
+DATA_ROOT ?= data/webpages
+
+.PHONY: setup browser test test-all lint data bench reproduce-table train-all eval-all clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -33,8 +40,32 @@ test-all: setup ## every test, including slow end-to-end runs
 lint: setup
 	$(BIN)/ruff check src tests
 
-data: setup ## extract the real-page dataset from $(SHARED)/webpages into data/webpages
-	$(PYTHON) -m colorgen.extract corpus=$(SHARED)/webpages out=data/webpages
+data: setup ## extract the real-page dataset from $(SHARED)/webpages into data/webpages (resumable)
+	$(PYTHON) -m colorgen.extract corpus=$(SHARED)/webpages out=$(DATA_ROOT)
+
+$(DATA_ROOT)/webcolor_webpages.hdf5:
+	$(MAKE) data
+
+# the official files need no extraction: DATA=webcolor DATA_ARGS="data.root=<dir>"
+DATA_DEP := $(if $(filter webpages,$(DATA)),$(DATA_ROOT)/webcolor_webpages.hdf5,)
+
+train-all: setup $(DATA_DEP) ## train every model (finished checkpoints are reused, killed runs resume)
+	@for m in $(MODELS); do \
+	  $(PYTHON) -m colorgen.train model=$$m trainer=$(TRAINER) data=$(DATA) $(DATA_ARGS) trainer.resume=true || exit 1; \
+	done
+
+eval-all: setup ## evaluate the seven paper rows into $(RUNS)
+	@for r in $(ROWS); do \
+	  $(PYTHON) -m colorgen.eval experiment=$$r data=$(DATA) $(DATA_ARGS) trainer=$(TRAINER) metrics=$(METRICS) \
+	    hydra.run.dir=$(RUNS)/$$r || exit 1; \
+	done
+
+reproduce-table: train-all eval-all ## the published table on $(DATA) with trainer=$(TRAINER)
+	$(PYTHON) -m colorgen.table $(RUNS) --out $(RESULTS)
+	@echo "table: $(RESULTS)/table.md"
+
+bench: setup ## speed report: experiments/bench/bench.{json,md}
+	$(PYTHON) -m colorgen.bench --out experiments/bench
 
 clean:
 	rm -rf outputs multirun wandb .pytest_cache

@@ -1,0 +1,70 @@
+"""`python -m colorgen.bench [--quick] [--only models,extract,render] --out DIR`: the speed report.
+
+Each section module exposes ``run(quick) -> dict`` of measured numbers; this writes them all to
+``bench.json`` and a readable ``bench.md``. Timings live here, never in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+from rich.console import Console
+
+SECTIONS = ("models", "extract", "render")
+
+
+def _flatten(prefix: str, value, rows: list[tuple[str, str]]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, rows)
+    else:
+        rows.append((prefix, f"{value:.4g}" if isinstance(value, float) else str(value)))
+
+
+def to_markdown(report: dict) -> str:
+    lines = ["# colorgen bench", "", f"Machine: {report['machine']}", ""]
+    for name, section in report["sections"].items():
+        rows: list[tuple[str, str]] = []
+        _flatten("", section, rows)
+        lines += [f"## {name}", "", "| measure | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="experiments/bench")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke check of the bench itself)")
+    parser.add_argument("--only", default=",".join(SECTIONS))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    console = Console(stderr=True)
+    report = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "sections": {},
+    }
+    for name in args.only.split(","):
+        console.rule(f"bench: {name}")
+        module = importlib.import_module(f"colorgen.bench.{name}")
+        start = time.perf_counter()
+        report["sections"][name] = module.run(quick=args.quick)
+        report["sections"][name]["bench_seconds"] = round(time.perf_counter() - start, 1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(report, indent=2))
+    (out / "bench.md").write_text(to_markdown(report))
+    console.print(to_markdown(report))
+    console.print(f"wrote {out / 'bench.json'} and {out / 'bench.md'}")
+
+
+if __name__ == "__main__":
+    main()
