@@ -34,14 +34,23 @@ def to_markdown(report: dict) -> str:
     for name, section in report["sections"].items():
         rows: list[tuple[str, str]] = []
         _flatten("", section, rows)
-        lines += [f"## {name}", "", "| measure | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
+        lines += [
+            f"## {name}",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            *[f"| {k} | {v} |" for k, v in rows],
+            "",
+        ]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="experiments/bench")
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke check of the bench itself)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repetitions (a smoke check of the bench itself)"
+    )
     parser.add_argument("--only", default=",".join(SECTIONS))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

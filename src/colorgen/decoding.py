@@ -1,0 +1,81 @@
+"""The one decoding rule shared by every generator: temperature, top-k, top-p (nucleus), draw.
+
+``top_p == 0`` keeps only the best class (greedy / the Stats "mode"), ``top_p == 1`` is plain
+sampling from the (top-k filtered) distribution. Filtering follows the published
+``top_k_top_p_filtering``: the smallest set of classes whose cumulative probability reaches
+``top_p`` is kept, and the best class is always kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class DecodingConfig:
+    """How logits become classes. Defaults are greedy decoding."""
+
+    top_k: int = 0  # 0 = off
+    top_p: float = 0.0  # 0 = keep only the best class, 1 = no nucleus filtering
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.top_k < 0:
+            raise ValueError(f"top_k must be >= 0, got {self.top_k}")
+        if not 0.0 <= self.top_p <= 1.0:
+            raise ValueError(f"top_p must lie in [0, 1], got {self.top_p}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+
+    @property
+    def greedy(self) -> bool:
+        """True when decoding is deterministic (argmax)."""
+        return self.top_p == 0.0 or self.top_k == 1
+
+    @classmethod
+    def from_cfg(cls, cfg: Mapping[str, Any] | None) -> DecodingConfig:
+        """Build from a (Hydra) mapping; unknown keys such as ``name`` are ignored."""
+        if cfg is None:
+            return cls()
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: cfg[k] for k in cfg if k in known})
+
+
+def filter_top_k_top_p(
+    logits: Tensor, top_k: int = 0, top_p: float = 0.0, filter_value: float = -float("inf")
+) -> Tensor:
+    """Return a copy of ``logits [..., K]`` with classes outside top-k / the nucleus set to ``filter_value``."""
+    out = logits.clone()
+    k = min(top_k, out.size(-1))
+    if k > 0:
+        kth = torch.topk(out, k, dim=-1).values[..., -1:]
+        out = out.masked_fill(out < kth, filter_value)
+    if top_p < 1.0:
+        sorted_logits, sorted_idx = torch.sort(out, dim=-1, descending=True)
+        cum = torch.cumsum(F.softmax(sorted_logits, dim=-1), dim=-1)
+        # drop a class once the classes ranked before it exceed top_p; always keep the best
+        remove = (cum > top_p).roll(1, dims=-1)
+        remove[..., 0] = False
+        remove_orig = torch.zeros_like(remove).scatter(-1, sorted_idx, remove)
+        out = out.masked_fill(remove_orig, filter_value)
+    return out
+
+
+def sample(logits: Tensor, cfg: DecodingConfig, generator: torch.Generator | None = None) -> Tensor:
+    """Classes ``[...]`` from logits ``[..., K]``: argmax when greedy, else filter and draw."""
+    if cfg.greedy:
+        return logits.argmax(dim=-1)
+    shape = logits.shape[:-1]
+    flat = logits.reshape(-1, logits.size(-1)).float() / cfg.temperature
+    flat = filter_top_k_top_p(flat, cfg.top_k, cfg.top_p)
+    probs = F.softmax(flat, dim=-1)
+    if flat.size(0) == 0:
+        return torch.zeros(shape, dtype=torch.long, device=logits.device)
+    draw = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    return draw.reshape(shape)

@@ -1,0 +1,124 @@
+"""Autoregressive Transformer: colours element by element, conditioned on earlier colours.
+
+Source = content vectors; target = a learned BOS followed by the style encodings of the
+previous elements' colours (teacher forcing + causal mask in training). Generation feeds its
+own samples back. ``incremental=True`` decodes one new position per element against a
+key/value cache; ``incremental=False`` recomputes the whole prefix each step (the published
+way, kept as a switch and as the reference the cache is tested against).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from colorgen.decoding import DecodingConfig
+from colorgen.models.base import (
+    Colors,
+    NeuralGenerator,
+    StyleLogits,
+    decode_logits,
+    encode_style,
+    generator_loss,
+    ground_truth_colors,
+    to_dense,
+)
+from colorgen.models.transformer import EncoderDecoder
+
+
+class AR(NeuralGenerator):
+    """Encoder-decoder Transformer over the element sequence."""
+
+    def __init__(
+        self,
+        d_model: int = 256,
+        n_layers: int = 4,
+        n_heads: int = 8,
+        d_ff: int = 512,
+        dropout: float = 0.1,
+        encoder: Mapping[str, Any] | None = None,
+        incremental: bool = True,
+    ) -> None:
+        super().__init__(d_model, n_layers, n_heads, d_ff, dropout, encoder, style_encoder=True)
+        self.transformer = EncoderDecoder(d_model, n_heads, n_layers, d_ff, dropout)
+        self.bos = nn.Parameter(torch.rand(1, 1, d_model))
+        self.incremental = incremental
+
+    def encode(self, batch: Any) -> tuple[Tensor, Tensor]:
+        """Encoder memory ``[B, L, d]`` and the element mask ``[B, L]``."""
+        src, mask = to_dense(batch, self.content_encoder(batch))
+        memory = self.transformer.encoder(self.positional_encoding(src), key_padding_mask=~mask)
+        return memory, mask
+
+    def teacher_forcing_logits(self, batch: Any, colors: Colors | None = None) -> StyleLogits:
+        """Node-aligned logits given the previous elements' colours (default: ground truth)."""
+        memory, mask = self.encode(batch)
+        colors = ground_truth_colors(batch) if colors is None else colors
+        style, _ = to_dense(batch, encode_style(self.style_encoder, colors, batch.has_text))
+        tgt = torch.cat([self.bos.expand(style.size(0), 1, -1), style[:, :-1]], dim=1)
+        out = self.transformer.decoder(
+            self.positional_encoding(tgt),
+            memory,
+            causal=True,
+            tgt_key_padding_mask=~mask,
+            memory_key_padding_mask=~mask,
+        )
+        return self.style_decoder(out[mask])
+
+    def loss(self, batch: Any) -> dict[str, Tensor]:
+        return generator_loss(self.teacher_forcing_logits(batch), batch)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        batch: Any,
+        decoding: DecodingConfig | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Colors:
+        colors, _ = self.decode(batch, decoding or DecodingConfig(), generator, self.incremental)
+        return colors
+
+    def decode(
+        self,
+        batch: Any,
+        decoding: DecodingConfig,
+        generator: torch.Generator | None = None,
+        incremental: bool = True,
+        forced: Colors | None = None,
+    ) -> tuple[Colors, StyleLogits]:
+        """Element-by-element decoding; returns node-aligned colours and the logits used.
+
+        ``forced`` feeds the given colours back instead of the samples (teacher forcing
+        through the generation loop, used to check the cache against the full pass).
+        """
+        memory, mask = self.encode(batch)
+        bsz, length = mask.shape
+        pad = ~mask
+        has_text, _ = to_dense(batch, batch.has_text)
+        forced_dense = None if forced is None else Colors(*(to_dense(batch, c)[0] for c in forced))
+        cache = self.transformer.decoder.init_cache(memory) if incremental else None
+        inputs = [self.bos.expand(bsz, 1, -1)]
+        steps: list[tuple[Colors, StyleLogits]] = []
+        for i in range(length):
+            if cache is not None:
+                x = self.positional_encoding(inputs[-1], offset=i)
+                h = self.transformer.decoder.step(x, cache, pad[:, : i + 1], pad)[:, -1]
+            else:
+                tgt = self.positional_encoding(torch.cat(inputs, dim=1))
+                h = self.transformer.decoder(tgt, memory, True, pad[:, : i + 1], pad)[:, -1]
+            logits = self.style_decoder(h)
+            colors = decode_logits(logits, decoding, generator)
+            steps.append((colors, logits))
+            if i + 1 < length:
+                fed = colors if forced_dense is None else Colors(*(c[:, i] for c in forced_dense))
+                inputs.append(encode_style(self.style_encoder, fed, has_text[:, i])[:, None])
+        return _stack([c for c, _ in steps], mask), _stack([lg for _, lg in steps], mask)
+
+
+def _stack(steps: list[Any], mask: Tensor) -> Any:
+    """Per-step NamedTuples of ``[B, ...]`` -> one NamedTuple of node-aligned ``[N, ...]``."""
+    cls = type(steps[0])
+    return cls(*(torch.stack(parts, dim=1)[mask] for parts in zip(*steps, strict=True)))

@@ -1,0 +1,142 @@
+"""What every colour model shares: the output type, the loss targets and the base classes.
+
+Predictions and targets are always the concatenation the paper scores:
+``[text colours of text elements ; background colours of all elements]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from colorgen.data.batching import to_dense
+from colorgen.data.webcolor_format import MAX_ELEMENTS
+from colorgen.decoding import DecodingConfig, sample
+from colorgen.models.content_encoder import ContentEncoder
+from colorgen.models.style import StyleDecoder, StyleEncoder, StyleLogits
+from colorgen.models.transformer import PositionalEncoding
+
+__all__ = [
+    "MAX_ELEMENTS",
+    "Colors",
+    "Generator",
+    "NeuralGenerator",
+    "StyleLogits",
+    "Upsampler",
+    "decode_logits",
+    "encode_style",
+    "generator_loss",
+    "ground_truth_colors",
+    "scored",
+    "target_classes",
+    "to_dense",
+]
+
+
+class Colors(NamedTuple):
+    """Generated colour classes, node-aligned with the batch (long ``[N_total]`` each)."""
+
+    text_rgb: Tensor
+    text_alpha: Tensor
+    bg_rgb: Tensor
+    bg_alpha: Tensor
+
+
+def scored(batch: Any, text: Tensor, bg: Tensor) -> Tensor:
+    """Concatenate per-node text values (text elements only) and background values (all)."""
+    return torch.cat([text[batch.has_text], bg])
+
+
+def target_classes(batch: Any) -> tuple[Tensor, Tensor]:
+    """Ground-truth RGB and alpha classes over the scored concatenation."""
+    rgb = scored(batch, batch.text_rgb, batch.bg_rgb)
+    alpha = scored(batch, batch.text_alpha, batch.bg_alpha)
+    return rgb, alpha
+
+
+def generator_loss(logits: StyleLogits, batch: Any) -> dict[str, Tensor]:
+    """Cross-entropy on RGB plus cross-entropy on alpha over the scored concatenation."""
+    rgb_t, alpha_t = target_classes(batch)
+    loss_rgb = F.cross_entropy(scored(batch, logits.text_rgb, logits.bg_rgb), rgb_t)
+    loss_alpha = F.cross_entropy(scored(batch, logits.text_alpha, logits.bg_alpha), alpha_t)
+    return {"loss": loss_rgb + loss_alpha, "loss_rgb": loss_rgb, "loss_alpha": loss_alpha}
+
+
+def decode_logits(
+    logits: StyleLogits, decoding: DecodingConfig, generator: torch.Generator | None = None
+) -> Colors:
+    """Turn logits into classes with the shared decoding rule."""
+    return Colors(*(sample(lg, decoding, generator) for lg in logits))
+
+
+def encoder_options(encoder: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Content-encoder switches from a (Hydra) mapping; ``None`` = published behaviour."""
+    return {} if encoder is None else {str(k): v for k, v in encoder.items()}
+
+
+class Generator(nn.Module):
+    """A colour generator: a training loss and a ``generate`` that returns colour classes."""
+
+    def loss(self, batch: Any) -> dict[str, Tensor]:
+        """``"loss"`` to minimise plus its parts for logging."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def generate(
+        self,
+        batch: Any,
+        decoding: DecodingConfig | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Colors:
+        """Colour classes for every element of the batch."""
+        raise NotImplementedError
+
+
+class Upsampler(nn.Module):
+    """Turns binned colours into full colours by predicting residuals inside each bin."""
+
+    def loss(self, batch: Any) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def residuals(self, batch: Any, colors: Colors) -> tuple[Tensor, Tensor]:
+        """Text and background RGBA residuals in [0, 1], float ``[N_total, 4]`` each."""
+        raise NotImplementedError
+
+
+def ground_truth_colors(batch: Any) -> Colors:
+    """The batch's own colour classes (for teacher forcing and tests)."""
+    return Colors(batch.text_rgb, batch.text_alpha, batch.bg_rgb, batch.bg_alpha)
+
+
+def encode_style(encoder: StyleEncoder, colors: Colors, has_text: Tensor) -> Tensor:
+    """Style vectors of (node-aligned or dense) colour classes."""
+    return encoder(colors.text_rgb, colors.text_alpha, colors.bg_rgb, colors.bg_alpha, has_text)
+
+
+class NeuralGenerator(Generator):
+    """Content encoder + positional encoding + style decoder, shared by AR, NAR and CVAE.
+
+    ``encoder`` holds the content-encoder switches (see :class:`ContentEncoder`).
+    """
+
+    def __init__(
+        self,
+        d_model: int = 256,
+        n_layers: int = 4,
+        n_heads: int = 8,
+        d_ff: int = 512,
+        dropout: float = 0.1,
+        encoder: Mapping[str, Any] | None = None,
+        style_encoder: bool = True,
+    ) -> None:
+        super().__init__()
+        self.d_model = d_model
+        self.content_encoder = ContentEncoder(d_model, **encoder_options(encoder))
+        self.style_encoder = StyleEncoder(d_model) if style_encoder else None
+        self.style_decoder = StyleDecoder(d_model)
+        self.positional_encoding = PositionalEncoding(d_model, dropout, max_len=MAX_ELEMENTS)

@@ -1,0 +1,96 @@
+"""Conditional VAE: a per-element latent sequence explains the colours given the content.
+
+Encoder: Transformer encoder over ``Linear(2d->d)([content ; style])`` -> ``Linear(d->2d)``
+-> heads for mu and log sigma^2. Decoder: Transformer decoder whose target sequence is the
+content and whose memory is the latent sequence, no causal mask. Loss = cross-entropy +
+``kl_weight`` * KL (summed over d, mean over elements). Generation draws z ~ N(0, I).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from colorgen.decoding import DecodingConfig
+from colorgen.models.base import (
+    Colors,
+    NeuralGenerator,
+    StyleLogits,
+    decode_logits,
+    encode_style,
+    generator_loss,
+    ground_truth_colors,
+    to_dense,
+)
+from colorgen.models.transformer import EncoderDecoder
+
+
+class CVAE(NeuralGenerator):
+    """Conditional variational autoencoder over the element sequence."""
+
+    def __init__(
+        self,
+        d_model: int = 256,
+        n_layers: int = 4,
+        n_heads: int = 8,
+        d_ff: int = 512,
+        dropout: float = 0.1,
+        encoder: Mapping[str, Any] | None = None,
+        kl_weight: float = 0.1,
+    ) -> None:
+        super().__init__(d_model, n_layers, n_heads, d_ff, dropout, encoder, style_encoder=True)
+        self.fc_input = nn.Linear(2 * d_model, d_model)
+        self.transformer = EncoderDecoder(d_model, n_heads, n_layers, d_ff, dropout)
+        self.fc_vae = nn.Linear(d_model, 2 * d_model)
+        self.fc_mu = nn.Linear(2 * d_model, d_model)
+        self.fc_logvar = nn.Linear(2 * d_model, d_model)
+        self.kl_weight = kl_weight
+
+    def posterior(self, batch: Any, content: Tensor) -> tuple[Tensor, Tensor]:
+        """mu and log sigma^2 per element, ``[N, d]`` each."""
+        style = encode_style(self.style_encoder, ground_truth_colors(batch), batch.has_text)
+        x, mask = to_dense(batch, self.fc_input(torch.cat([content, style], dim=-1)))
+        memory = self.transformer.encoder(self.positional_encoding(x), key_padding_mask=~mask)
+        x = self.fc_vae(memory[mask])
+        return self.fc_mu(x), self.fc_logvar(x)
+
+    def decode(self, batch: Any, content: Tensor, z: Tensor) -> StyleLogits:
+        tgt, mask = to_dense(batch, content)
+        memory, _ = to_dense(batch, z)
+        out = self.transformer.decoder(
+            self.positional_encoding(tgt),
+            self.positional_encoding(memory),
+            causal=False,
+            tgt_key_padding_mask=~mask,
+            memory_key_padding_mask=~mask,
+        )
+        return self.style_decoder(out[mask])
+
+    def loss(self, batch: Any) -> dict[str, Tensor]:
+        content = self.content_encoder(batch)
+        mu, logvar = self.posterior(batch, content)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        out = generator_loss(self.decode(batch, content, z), batch)
+        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean()
+        out["loss_ce"] = out["loss"]
+        out["loss_kl"] = kl
+        out["loss"] = out["loss"] + self.kl_weight * kl
+        return out
+
+    @torch.no_grad()
+    def generate(
+        self,
+        batch: Any,
+        decoding: DecodingConfig | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Colors:
+        content = self.content_encoder(batch)
+        z = torch.randn(
+            content.shape, generator=generator, device=content.device, dtype=content.dtype
+        )
+        return decode_logits(
+            self.decode(batch, content, z), decoding or DecodingConfig(), generator
+        )

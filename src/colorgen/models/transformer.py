@@ -1,0 +1,257 @@
+"""Pre-norm Transformer layers with an incremental (key/value cached) decoder.
+
+Parameter names mirror ``torch.nn.Transformer(norm_first=True, batch_first=True)``
+(``self_attn.in_proj_weight``, ``linear1``, ``norm1``, ``encoder.norm`` ...), so the
+published checkpoints' Transformer weights load unchanged; the outputs equal PyTorch's
+layers in eval mode (tested). Our own layers exist for one reason: the decoder can run one
+position at a time against a key/value cache, which makes AR generation linear in length.
+
+Masks: ``key_padding_mask`` is True where a position is padding (PyTorch convention).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class PositionalEncoding(nn.Module):
+    """Sinusoidal positional encoding followed by dropout (as in the published code)."""
+
+    pe: Tensor
+
+    def __init__(self, d_model: int, dropout: float = 0.1, max_len: int = 200) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        position = torch.arange(max_len).unsqueeze(1)
+        div_term = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(1, max_len, d_model)
+        pe[0, :, 0::2] = torch.sin(position * div_term)
+        pe[0, :, 1::2] = torch.cos(position * div_term)
+        self.register_buffer("pe", pe)
+
+    def forward(self, x: Tensor, offset: int = 0) -> Tensor:
+        """``x [B, L, d]`` holds positions ``offset .. offset + L - 1``."""
+        return self.dropout(x + self.pe[:, offset : offset + x.size(1)])
+
+
+def attention_mask(
+    key_padding_mask: Tensor | None, q_len: int, k_len: int, causal: bool, device: torch.device
+) -> Tensor | None:
+    """Boolean mask ``[B|1, 1, Lq, Lk]`` for SDPA, True = may attend."""
+    mask = None
+    if causal:
+        mask = torch.ones(q_len, k_len, dtype=torch.bool, device=device).tril(k_len - q_len)
+        mask = mask[None, None]
+    if key_padding_mask is not None:
+        kp = ~key_padding_mask[:, None, None, :]
+        mask = kp if mask is None else mask & kp
+    return mask
+
+
+class MultiheadAttention(nn.Module):
+    """Multi-head attention with ``nn.MultiheadAttention``'s parameter layout."""
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"d_model {d_model} is not divisible by n_heads {n_heads}")
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model))
+        self.out_proj = nn.Linear(d_model, d_model)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def _heads(self, x: Tensor) -> Tensor:
+        b, n, d = x.shape
+        return x.view(b, n, self.n_heads, d // self.n_heads).transpose(1, 2)
+
+    def project_q(self, x: Tensor) -> Tensor:
+        d = x.size(-1)
+        return self._heads(F.linear(x, self.in_proj_weight[:d], self.in_proj_bias[:d]))
+
+    def project_kv(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        d = x.size(-1)
+        k, v = F.linear(x, self.in_proj_weight[d:], self.in_proj_bias[d:]).chunk(2, dim=-1)
+        return self._heads(k), self._heads(v)
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
+        p = self.dropout if self.training else 0.0
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        b, _, n, _ = out.shape
+        return self.out_proj(out.transpose(1, 2).reshape(b, n, -1))
+
+    def forward(self, query: Tensor, key_value: Tensor, mask: Tensor | None) -> Tensor:
+        k, v = self.project_kv(key_value)
+        return self.attend(self.project_q(query), k, v, mask)
+
+
+class _FeedForward(nn.Module):
+    """Shared by both layer kinds: ``linear2(dropout(relu(linear1(x))))``."""
+
+    linear1: nn.Linear
+    linear2: nn.Linear
+    dropout: nn.Dropout
+
+    def _ff(self, x: Tensor) -> Tensor:
+        return self.linear2(self.dropout(F.relu(self.linear1(x))))
+
+
+class EncoderLayer(_FeedForward):
+    """Pre-norm self-attention + feed-forward block."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float) -> None:
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, n_heads, dropout)
+        self.linear1 = nn.Linear(d_model, d_ff)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(d_ff, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        y = self.norm1(x)
+        x = x + self.dropout1(self.self_attn(y, y, mask))
+        return x + self.dropout2(self._ff(self.norm2(x)))
+
+
+class Encoder(nn.Module):
+    """Stack of pre-norm encoder layers with a final LayerNorm."""
+
+    def __init__(
+        self, d_model: int, n_heads: int, n_layers: int, d_ff: int, dropout: float
+    ) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            EncoderLayer(d_model, n_heads, d_ff, dropout) for _ in range(n_layers)
+        )
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(self, src: Tensor, key_padding_mask: Tensor | None = None) -> Tensor:
+        mask = attention_mask(key_padding_mask, src.size(1), src.size(1), False, src.device)
+        for layer in self.layers:
+            src = layer(src, mask)
+        return self.norm(src)
+
+
+@dataclass
+class LayerCache:
+    """Keys/values of one decoder layer: self-attention (growing) and memory (fixed)."""
+
+    mem_k: Tensor
+    mem_v: Tensor
+    self_k: list[Tensor] = field(default_factory=list)
+    self_v: list[Tensor] = field(default_factory=list)
+
+
+class DecoderLayer(_FeedForward):
+    """Pre-norm self-attention + cross-attention + feed-forward block."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float) -> None:
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, n_heads, dropout)
+        self.multihead_attn = MultiheadAttention(d_model, n_heads, dropout)
+        self.linear1 = nn.Linear(d_model, d_ff)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(d_ff, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.norm3 = nn.LayerNorm(d_model)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+        self.dropout3 = nn.Dropout(dropout)
+
+    def forward(
+        self, x: Tensor, memory: Tensor, self_mask: Tensor | None, mem_mask: Tensor | None
+    ) -> Tensor:
+        y = self.norm1(x)
+        x = x + self.dropout1(self.self_attn(y, y, self_mask))
+        x = x + self.dropout2(self.multihead_attn(self.norm2(x), memory, mem_mask))
+        return x + self.dropout3(self._ff(self.norm3(x)))
+
+    def step(
+        self, x: Tensor, cache: LayerCache, self_mask: Tensor | None, mem_mask: Tensor | None
+    ) -> Tensor:
+        """Run new positions ``x [B, t, d]`` against the cache, appending their keys/values."""
+        y = self.norm1(x)
+        k, v = self.self_attn.project_kv(y)
+        cache.self_k.append(k)
+        cache.self_v.append(v)
+        keys, values = torch.cat(cache.self_k, dim=2), torch.cat(cache.self_v, dim=2)
+        x = x + self.dropout1(
+            self.self_attn.attend(self.self_attn.project_q(y), keys, values, self_mask)
+        )
+        q = self.multihead_attn.project_q(self.norm2(x))
+        x = x + self.dropout2(self.multihead_attn.attend(q, cache.mem_k, cache.mem_v, mem_mask))
+        return x + self.dropout3(self._ff(self.norm3(x)))
+
+
+class Decoder(nn.Module):
+    """Stack of pre-norm decoder layers with a final LayerNorm; full or incremental."""
+
+    def __init__(
+        self, d_model: int, n_heads: int, n_layers: int, d_ff: int, dropout: float
+    ) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            DecoderLayer(d_model, n_heads, d_ff, dropout) for _ in range(n_layers)
+        )
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        causal: bool = False,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+    ) -> Tensor:
+        lq, lk = tgt.size(1), memory.size(1)
+        self_mask = attention_mask(tgt_key_padding_mask, lq, lq, causal, tgt.device)
+        mem_mask = attention_mask(memory_key_padding_mask, lq, lk, False, tgt.device)
+        for layer in self.layers:
+            tgt = layer(tgt, memory, self_mask, mem_mask)
+        return self.norm(tgt)
+
+    def init_cache(self, memory: Tensor) -> list[LayerCache]:
+        """Project the memory once per layer; self-attention caches start empty."""
+        return [LayerCache(*layer.multihead_attn.project_kv(memory)) for layer in self.layers]
+
+    def step(
+        self,
+        x: Tensor,
+        cache: list[LayerCache],
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+    ) -> Tensor:
+        """Decode new causal positions ``x [B, t, d]`` given all earlier ones in ``cache``.
+
+        ``tgt_key_padding_mask`` covers every position so far (cached + new), ``[B, past + t]``.
+        """
+        past = sum(k.size(2) for k in cache[0].self_k) if cache else 0
+        t = x.size(1)
+        self_mask = attention_mask(tgt_key_padding_mask, t, past + t, True, x.device)
+        mem_len = cache[0].mem_k.size(2) if cache else 0
+        mem_mask = attention_mask(memory_key_padding_mask, t, mem_len, False, x.device)
+        for layer, layer_cache in zip(self.layers, cache, strict=True):
+            x = layer.step(x, layer_cache, self_mask, mem_mask)
+        return self.norm(x)
+
+
+class EncoderDecoder(nn.Module):
+    """``encoder`` + ``decoder`` under the names ``nn.Transformer`` uses."""
+
+    def __init__(
+        self, d_model: int, n_heads: int, n_layers: int, d_ff: int, dropout: float
+    ) -> None:
+        super().__init__()
+        self.encoder = Encoder(d_model, n_heads, n_layers, d_ff, dropout)
+        self.decoder = Decoder(d_model, n_heads, n_layers, d_ff, dropout)
