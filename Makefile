@@ -25,7 +25,12 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m pip install -q -e '.[dev]'
 	touch $@
 
-setup: $(BIN)/.installed browser ## venv + Python deps + Chromium + axe-core (idempotent)
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(BIN)/.installed browser node_modules/axe-core/axe.min.js ## venv + Python deps + Chromium + axe-core (idempotent)
 
 browser: ## Debian's Chromium (Playwright's own download does not work offline)
 	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
@@ -62,6 +67,8 @@ eval-all: setup ## evaluate the seven paper rows into $(RUNS)
 
 reproduce-table: train-all eval-all ## the published table on $(DATA) with trainer=$(TRAINER)
 	$(PYTHON) -m colorgen.table $(RUNS) --out $(RESULTS)
+	@mkdir -p $(RESULTS)/contact_sheets
+	@for r in $(ROWS); do test ! -f $(RUNS)/$$r/contact_sheet.png || cp $(RUNS)/$$r/contact_sheet.png $(RESULTS)/contact_sheets/$$r.png; done
 	@echo "table: $(RESULTS)/table.md"
 
 bench: setup ## speed report: experiments/bench/bench.{json,md}

@@ -57,11 +57,13 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     start = time.perf_counter()
     with Progress(transient=True) as progress:
         generated = generate_split(model, dataset, dec, cfg.seed, cfg.batch_size, upsampler, progress)
-    metrics = score(generated)
-    if cfg.metrics == "full":
-        from colorgen.render.visual_metrics import visual_metrics  # browser work only when asked
+        metrics = score(generated)
+        if cfg.metrics == "full":
+            from colorgen.render.visual_metrics import (
+                visual_metrics,  # browser work only when asked
+            )
 
-        metrics |= visual_metrics(cfg, generated, out_dir)
+            metrics |= visual_metrics(cfg, generated, out_dir, progress=progress)
     metrics |= {
         "row": cfg.row or row_key(name, dec),
         "model": name,

@@ -1,0 +1,396 @@
+"""Headless Chromium as a phone, shared by extraction and rendering.
+
+Why one module: a page must look the same whenever colorgen opens it (extraction, fidelity
+check, re-colouring generated palettes), so the viewport, user agent, offline serving,
+request blocking, settling and animation freezing live here once.
+
+Determinism: JS timers run on Playwright's fake clock, paused at a fixed date (the settle time
+is virtual and advanced explicitly, so every load sees the same timer sequence and carousels do
+not move between extraction and re-rendering), ``Math.random`` is seeded, and CSS animations/transitions are
+finished (finite ones: end state) or cancelled (infinite ones: the element's own style) before
+anything is read or shot.
+
+Typical use (async; the render module reuses this)::
+
+    async with StaticServer(root) as server, Chromium(cfg) as chrome:
+        png = await chrome.screenshot(server.url("site/index.html"), css=apply_colors_css(sel, bg, fg))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
+
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, Route, async_playwright
+
+log = logging.getLogger(__name__)
+
+# The published WebColor renderer's user agent (iPhone Safari), FORMAT.md "Rendering".
+IPHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 11_0 like Mac OS X) AppleWebKit/604.1.38 "
+    "(KHTML, like Gecko) Version/11.0 Mobile/15A372 Safari/604.1"
+)
+VIEWPORT = (375, 812)
+DEFAULT_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--blink-settings=imageAnimationPolicy=2",  # animated GIFs stay on their first frame
+)
+# Cascade layer for our rules: layered !important beats every unlayered page rule, !important or not.
+_LAYER = "colorgen"
+
+
+def default_executable() -> str:
+    """Chromium binary: ``$COLORGEN_CHROMIUM`` or Debian's ``/usr/bin/chromium``."""
+    return os.environ.get("COLORGEN_CHROMIUM") or "/usr/bin/chromium"
+
+
+@dataclass
+class BrowserConfig:
+    """How pages are opened; built from the ``browser`` block of a Hydra config."""
+
+    executable: str | None = None  # None: default_executable()
+    args: Sequence[str] = DEFAULT_ARGS
+    width: int = VIEWPORT[0]
+    height: int = VIEWPORT[1]
+    user_agent: str = IPHONE_UA
+    load_timeout_ms: int = 20_000
+    settle_ms: int = 3_000  # virtual (fake clock) time after `load`: preloaders fade out, sliders init
+    real_settle_ms: int = 250  # real time after that, for late image decodes / IntersectionObservers
+    fake_clock: bool = True
+    clock_time: str = "2024-01-01T12:00:00Z"
+    random_seed: int = 1
+
+    @classmethod
+    def from_cfg(cls, cfg: Mapping | None) -> BrowserConfig:
+        if not cfg:
+            return cls()
+        names = {f.name for f in fields(cls)}
+        unknown = set(cfg) - names
+        if unknown:
+            raise ValueError(f"unknown browser settings {sorted(unknown)}; known: {sorted(names)}")
+        kw = {k: (tuple(v) if k == "args" else v) for k, v in cfg.items()}
+        return cls(**kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Offline static server
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: many small files per page
+
+    def log_message(self, format, *args):  # noqa: A002 - stdlib signature
+        pass
+
+    def handle(self):
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            super().handle()
+
+
+class StaticServer:
+    """Serves a directory read-only on 127.0.0.1 (random free port) from a daemon thread."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"cannot serve {self.root}: not a directory")
+        handler = functools.partial(_QuietHandler, directory=str(self.root))
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def origin(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, rel_path: str) -> str:
+        """URL of a file given by its path relative to the served root."""
+        return f"{self.origin}/{quote(Path(rel_path).as_posix())}"
+
+    def start(self) -> StaticServer:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._httpd.serve_forever, name="colorgen-http", daemon=True)
+            self._thread.start()
+        return self
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> StaticServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    async def __aenter__(self) -> StaticServer:
+        return self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# In-page helpers
+
+_SEED_RANDOM_JS = """
+(() => {
+  let s = %d >>> 0;
+  Math.random = function () {  // mulberry32: same sequence on every load
+    s = (s + 0x6D2B79F5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+})();
+"""
+
+_FREEZE_JS = """
+(css) => {
+  const style = document.createElement('style');
+  style.setAttribute('data-colorgen', 'freeze');
+  style.textContent = css;
+  (document.head || document.documentElement).appendChild(style);
+  let finished = 0, cancelled = 0;
+  // finite: jump to the end (final colours); infinite (spinners, pulses): cancel, i.e. the
+  // element's own style without the animation, as a still page would show it
+  for (const a of document.getAnimations()) {
+    try {
+      const end = a.effect ? a.effect.getComputedTiming().endTime : Infinity;
+      if (Number.isFinite(end)) { a.finish(); finished++; } else { a.cancel(); cancelled++; }
+    } catch (e) {
+      try { a.cancel(); cancelled++; } catch (_) {}
+    }
+  }
+  for (const v of document.querySelectorAll('video,audio')) { try { v.pause(); } catch (_) {} }
+  const ae = document.activeElement;
+  if (ae && ae !== document.body && ae.blur) ae.blur();  // no focus ring / caret
+  return {finished, cancelled};
+}
+"""
+
+# Transitions off from now on (so recolouring applies at once), no caret blink.
+_FREEZE_CSS = (
+    f"@layer {_LAYER} {{ *, *::before, *::after {{ transition: none !important; "
+    "caret-color: transparent !important; scroll-behavior: auto !important; } }"
+)
+
+_INJECT_CSS_JS = """
+(css) => {
+  const style = document.createElement('style');
+  style.setAttribute('data-colorgen', 'colors');
+  style.textContent = css;
+  (document.head || document.documentElement).appendChild(style);
+}
+"""
+
+
+def apply_colors_css(
+    selectors: Sequence[str],
+    background_colors: Sequence[str | None],
+    text_colors: Sequence[str | None] | None = None,
+) -> str:
+    """A stylesheet that gives element i its colours and wins over every rule of the page.
+
+    Rules are ``!important`` inside a cascade layer: layered important declarations beat all
+    unlayered ones (the page's, important or not). ``None`` leaves that property alone;
+    text colour is set only where given (text elements), as the published renderer does.
+    """
+    if len(background_colors) != len(selectors) or (text_colors is not None and len(text_colors) != len(selectors)):
+        raise ValueError("selectors and colour lists must have the same length")
+    rules = []
+    for i, sel in enumerate(selectors):
+        decl = []
+        if background_colors[i] is not None:
+            decl.append(f"background-color: {background_colors[i]} !important;")
+        if text_colors is not None and text_colors[i] is not None:
+            decl.append(f"color: {text_colors[i]} !important;")
+        if decl:
+            rules.append(f"  {sel} {{ {' '.join(decl)} }}")
+    return f"@layer {_LAYER} {{\n" + "\n".join(rules) + "\n}\n"
+
+
+async def inject_css(page: Page, css: str) -> None:
+    """Append a stylesheet to the page and let it apply (transitions are frozen, so at once)."""
+    await page.evaluate(_INJECT_CSS_JS, css)
+
+
+# ---------------------------------------------------------------------------------------------
+# Browser, contexts, pages
+
+
+@dataclass
+class MobilePage:
+    """One page in its own context, with the requests it tried to send elsewhere counted."""
+
+    context: BrowserContext
+    page: Page
+    origin: str
+    blocked: int = 0
+    blocked_hosts: Counter = field(default_factory=Counter)
+    freeze_stats: dict = field(default_factory=dict)
+    status: int = 0  # HTTP status of the main document (0: unknown)
+
+    def foreign(self) -> re.Pattern:
+        """URLs not on our origin; matched inside Playwright, so allowed requests never reach Python."""
+        return re.compile(rf"^(?!{re.escape(self.origin)}(?:/|$))")
+
+    async def _block(self, route: Route) -> None:
+        url = route.request.url
+        self.blocked += 1
+        self.blocked_hosts[url.split("/")[2] if "://" in url else url.split(":")[0]] += 1
+        await route.abort("blockedbyclient")
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.context.close(), timeout=10)
+
+
+class Chromium:
+    """A launched Chromium (async). Opens phone-sized pages on one served origin."""
+
+    def __init__(self, cfg: BrowserConfig | None = None):
+        self.cfg = cfg or BrowserConfig()
+        self._pw_cm = None
+        self._pw: Playwright | None = None
+        self.browser: Browser | None = None
+        self.generation = 0  # bumped by restart(): lets parallel users tell a fresh browser from the dead one
+
+    async def start(self) -> Chromium:
+        exe = self.cfg.executable or default_executable()
+        if not Path(exe).is_file():
+            raise FileNotFoundError(f"Chromium not found at {exe}; set browser.executable or $COLORGEN_CHROMIUM")
+        self._pw_cm = async_playwright()
+        self._pw = await self._pw_cm.__aenter__()
+        self.browser = await self._pw.chromium.launch(executable_path=exe, args=list(self.cfg.args))
+        return self
+
+    async def close(self) -> None:
+        if self.browser is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.browser.close(), timeout=15)
+            self.browser = None
+        if self._pw_cm is not None:
+            with contextlib.suppress(Exception):
+                await self._pw_cm.__aexit__(None, None, None)
+            self._pw_cm = self._pw = None
+
+    @property
+    def alive(self) -> bool:
+        return self.browser is not None and self.browser.is_connected()
+
+    async def restart(self) -> None:
+        """After a browser crash: a fresh process (same settings)."""
+        await self.close()
+        await self.start()
+        self.generation += 1
+
+    async def __aenter__(self) -> Chromium:
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def new_page(self, origin: str) -> MobilePage:
+        """A 375x812 touch phone page that may only talk to ``origin``."""
+        assert self.browser is not None, "Chromium not started"
+        c = self.cfg
+        context = await self.browser.new_context(
+            viewport={"width": c.width, "height": c.height},
+            screen={"width": c.width, "height": c.height},
+            device_scale_factor=1,
+            is_mobile=True,
+            has_touch=True,
+            user_agent=c.user_agent,
+            service_workers="block",
+            java_script_enabled=True,
+        )
+        mp = MobilePage(context=context, page=await context.new_page(), origin=origin.rstrip("/"))
+        try:
+            await context.route(mp.foreign(), mp._block)
+            await context.add_init_script(_SEED_RANDOM_JS % c.random_seed)
+            if c.fake_clock:  # JS time stands still except when settle() advances it
+                t0 = datetime.fromisoformat(c.clock_time.replace("Z", "+00:00"))
+                await context.clock.install(time=t0)
+                # the clock runs from install until paused: jump well ahead so a slow machine
+                # never asks to pause in the past
+                await context.clock.pause_at(t0 + timedelta(minutes=10))
+            mp.page.set_default_timeout(c.load_timeout_ms)
+        except BaseException:
+            await mp.close()
+            raise
+        return mp
+
+    async def open(self, url: str, origin: str) -> MobilePage:
+        """Load ``url``, wait for `load`, let it settle, scroll to top, freeze animations.
+
+        Raises on load timeout or navigation error (the caller records the reason).
+        """
+        mp = await self.new_page(origin)
+        try:
+            response = await mp.page.goto(url, wait_until="load", timeout=self.cfg.load_timeout_ms)
+            mp.status = response.status if response is not None else 0
+            await settle(mp.page, self.cfg)
+            mp.freeze_stats = await freeze(mp.page)
+        except BaseException:
+            await mp.close()
+            raise
+        return mp
+
+    async def screenshot(self, url: str, origin: str, css: str | None = None) -> bytes:
+        """PNG of the first screen, optionally after injecting a stylesheet: one call to re-render."""
+        mp = await self.open(url, origin)
+        try:
+            if css:
+                await inject_css(mp.page, css)
+            return await first_screen_png(mp.page)
+        finally:
+            await mp.close()
+
+
+async def settle(page: Page, cfg: BrowserConfig) -> None:
+    """Let the page reach its resting state after `load` (virtual timers, then a short real wait)."""
+    if cfg.fake_clock:
+        await page.clock.run_for(cfg.settle_ms)
+    await page.evaluate("() => window.scrollTo(0, 0)")
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(page.evaluate("() => document.fonts.ready.then(() => true)"), timeout=2)
+    wait_ms = cfg.real_settle_ms if cfg.fake_clock else cfg.settle_ms
+    await page.wait_for_timeout(wait_ms)
+    if cfg.fake_clock:  # timers queued by observers/image loads during the real wait
+        await page.clock.run_for(100)
+
+
+async def freeze(page: Page) -> dict:
+    """Finish finite animations, cancel infinite ones, switch transitions off."""
+    return await page.evaluate(_FREEZE_JS, _FREEZE_CSS)
+
+
+async def first_screen_png(page: Page) -> bytes:
+    """Viewport screenshot (375x812 at scale 1). Animations were settled by :func:`freeze`;
+    Playwright's own ``animations="disabled"`` would restart infinite ones afterwards."""
+    return await page.screenshot(type="png", full_page=False, animations="allow", caret="hide")

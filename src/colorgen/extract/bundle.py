@@ -1,0 +1,87 @@
+"""Per-page files: the bundle re-rendering needs, and the staged record that makes runs resumable.
+
+Bundle ``<out>/pages/<page id>/``: ``selectors.txt`` (line i = unique selector of element i),
+``page.json`` (source path relative to the corpus, site, counts), ``elements.json`` (per-element
+extras: rectangle, background-image kind, raw computed colours, text) and ``screenshot.png``.
+
+The staged record ``<out>/staging/<page id>.json`` is written last and atomically: its presence
+means the page is done, so a killed run redoes at most the pages that were in flight.
+A failed page gets ``<page id>.failed.json`` instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from colorgen.data.webcolor_format import RawElement, RawPage
+
+STAGING = "staging"
+PAGES = "pages"
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable(obj):
+    if isinstance(obj, np.ndarray | np.generic):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, default=_jsonable, ensure_ascii=False, indent=1)
+
+
+def page_dir(out: Path, page_id: str) -> Path:
+    return out / PAGES / page_id
+
+
+def write_bundle(out: Path, page_id: str, selectors: list[str], page_meta: dict, extras: list[dict], screenshot: bytes) -> None:
+    d = page_dir(out, page_id)
+    write_atomic(d / "selectors.txt", "\n".join(selectors) + "\n")
+    write_atomic(d / "page.json", dumps(page_meta))
+    write_atomic(d / "elements.json", dumps(extras))
+    write_atomic(d / "screenshot.png", screenshot)
+
+
+def read_selectors(bundle_dir: Path) -> list[str]:
+    return (Path(bundle_dir) / "selectors.txt").read_text().splitlines()
+
+
+def staged_path(out: Path, page_id: str, failed: bool = False) -> Path:
+    return out / STAGING / (f"{page_id}.failed.json" if failed else f"{page_id}.json")
+
+
+def write_record(out: Path, page: RawPage, meta: dict) -> None:
+    """The done-marker: the page's elements plus the stats the report needs."""
+    rec = {"page_id": page.page_id, "elements": [asdict(e) for e in page.elements], "meta": meta}
+    write_atomic(staged_path(out, page.page_id), dumps(rec))
+
+
+def write_failure(out: Path, page_id: str, source: str, reason: str) -> None:
+    write_atomic(staged_path(out, page_id, failed=True), dumps({"page_id": page_id, "source": source, "reason": reason}))
+
+
+def read_record(out: Path, page_id: str) -> tuple[RawPage, dict]:
+    rec = json.loads(staged_path(out, page_id).read_text())
+    page = RawPage(rec["page_id"], [RawElement(**e) for e in rec["elements"]])
+    return page, rec["meta"]
+
+
+def read_failure(out: Path, page_id: str) -> dict:
+    return json.loads(staged_path(out, page_id, failed=True).read_text())

@@ -1,0 +1,123 @@
+"""The accessibility contrast audit: axe-core's ``color-contrast`` rule run inside the page.
+
+Why axe-core: the published system scores colourings with Lighthouse's contrast audit, which
+is this rule (WCAG AA: 4.5:1 for normal text, 3:1 for large text). The pinned npm package
+(``package.json`` at the repo root, ``npm ci``) is injected into the rendered page, so the
+audit sees exactly the re-coloured page that was screenshot. A violation count is the number
+of failing elements, as Lighthouse reports it; "incomplete" checks (text over images,
+gradients) are not violations.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+
+from playwright.async_api import Page
+
+AXE_ENV = "COLORGEN_AXE_JS"
+_RULE = "color-contrast"
+
+# The page's clock is Playwright's fake one (frozen after settling), so axe's setTimeout(0) hops
+# would never fire. During the audit, short timeouts run as real macrotasks on a MessageChannel
+# (not faked); long ones (axe's frame/preload guards) stay on the frozen clock and never fire.
+_RUN_JS = """
+async (rule) => {
+  const nativeSet = window.setTimeout, nativeClear = window.clearTimeout;
+  const channel = new MessageChannel(), pending = new Map();
+  let next = 0;
+  channel.port1.onmessage = (e) => { const f = pending.get(e.data); if (f) { pending.delete(e.data); f(); } };
+  window.setTimeout = function (fn, ms, ...args) {
+    if (typeof fn !== 'function' || Number(ms) > 1000) return nativeSet.apply(window, arguments);
+    const id = -(++next);
+    pending.set(id, () => fn(...args));
+    channel.port2.postMessage(id);
+    return id;
+  };
+  window.clearTimeout = function (id) {
+    if (typeof id === 'number' && id < 0) pending.delete(id); else nativeClear.apply(window, arguments);
+  };
+  let r;
+  try {
+    r = await window.axe.run(document, {
+      runOnly: {type: 'rule', values: [rule]},
+      resultTypes: ['violations'],
+      iframes: false,
+      preload: false,
+    });
+  } finally {
+    window.setTimeout = nativeSet;
+    window.clearTimeout = nativeClear;
+    channel.port1.close();
+  }
+  const nodes = [];
+  for (const v of r.violations) {
+    for (const n of v.nodes) {
+      const d = (n.any && n.any[0] && n.any[0].data) || {};
+      nodes.push({target: n.target.map(String).join(' '), fg: d.fgColor || null, bg: d.bgColor || null,
+                  ratio: d.contrastRatio || null,
+                  expected: d.expectedContrastRatio ? parseFloat(d.expectedContrastRatio) : null});
+    }
+  }
+  return {version: window.axe.version, violations: nodes.length,
+          incomplete: (r.incomplete || []).reduce((s, v) => s + v.nodes.length, 0), nodes};
+}
+"""
+
+
+def repo_root() -> Path:
+    """The checkout root (where ``package.json`` and ``node_modules`` live)."""
+    return Path(__file__).resolve().parents[3]
+
+
+def axe_path() -> Path:
+    """``$COLORGEN_AXE_JS`` or ``<repo>/node_modules/axe-core/axe.min.js``; a clear error if missing."""
+    env = os.environ.get(AXE_ENV)
+    path = Path(env) if env else repo_root() / "node_modules" / "axe-core" / "axe.min.js"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"axe-core not found at {path}; run `npm ci` in the repo root (make setup) or set ${AXE_ENV}"
+        )
+    return path
+
+
+@functools.lru_cache(maxsize=2)
+def _axe_source(path: str) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
+def axe_version() -> str:
+    """The installed axe-core version (from its package.json; ``unknown`` for a bare file)."""
+    meta = axe_path().parent / "package.json"
+    try:
+        return str(json.loads(meta.read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return "unknown"
+
+
+def axe_source() -> str:
+    return _axe_source(str(axe_path()))
+
+
+async def inject_axe(page: Page) -> str:
+    """Load axe-core into the page (once); returns its version."""
+    version = await page.evaluate("() => (window.axe && window.axe.version) || null")
+    if version:
+        return version
+    # axe's bundle sets window.axe whenever getComputedStyle exists, even on AMD pages
+    version = await page.evaluate(axe_source() + "\n;(window.axe && window.axe.version) || null")
+    if not version:
+        raise RuntimeError("axe-core did not initialise in the page")
+    return version
+
+
+async def audit_contrast(page: Page) -> dict:
+    """Run the colour-contrast rule on the page as it is now.
+
+    Returns ``{"version", "violations": failing elements, "incomplete", "nodes": [{target,
+    fg, bg, ratio, expected}]}``.
+    """
+    await inject_axe(page)
+    return await page.evaluate(_RUN_JS, _RULE)

@@ -1,0 +1,187 @@
+"""Many renderings at once: parallel browser pages, resumable, with an optional progress bar.
+
+Why jobs with variants: opening and settling a page is the expensive part, so one job opens a
+page once and then shoots/audits each of its colourings (the original, the ground truth, N
+samples) by swapping the injected stylesheet. Every output is written atomically and a variant
+whose outputs exist is skipped, so a killed run resumes where it stopped. A page that fails to
+load is recorded and skipped (after one retry on a fresh browser if the browser died).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.async_api import Page
+from rich.progress import Progress
+
+from colorgen.browser import BrowserConfig, Chromium, StaticServer, first_screen_png, inject_css
+from colorgen.render.contrast import audit_contrast
+
+log = logging.getLogger(__name__)
+
+_CLEAR_CSS_JS = "() => document.querySelectorAll('style[data-colorgen=\"colors\"]').forEach(s => s.remove())"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One colouring of a page: a stylesheet (``None`` = the page's own colours) and its outputs."""
+
+    css: str | None
+    png: Path | None = None
+    audit: Path | None = None  # JSON from :func:`colorgen.render.contrast.audit_contrast`
+
+    def outputs(self) -> list[Path]:
+        return [p for p in (self.png, self.audit) if p is not None]
+
+    def done(self) -> bool:
+        return all(p.is_file() for p in self.outputs())
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """A page (path relative to the served root) and the colourings to shoot on it."""
+
+    key: str
+    url_path: str
+    variants: tuple[Variant, ...]
+
+    def done(self) -> bool:
+        return all(v.done() for v in self.variants)
+
+
+@dataclass
+class RenderReport:
+    jobs: int = 0
+    skipped: int = 0  # already done (resumed)
+    rendered: int = 0  # pages opened and finished
+    variants: int = 0  # colourings shot/audited
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.rendered / self.seconds if self.seconds > 0 else 0.0
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, then rename: a killed run never leaves a half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+async def set_colors_css(page: Page, css: str | None) -> None:
+    """Replace the injected colour stylesheet (``None``: back to the page's own colours)."""
+    await page.evaluate(_CLEAR_CSS_JS)
+    if css:
+        await inject_css(page, css)
+
+
+async def shoot_variants(page: Page, variants: Sequence[Variant]) -> int:
+    """Shoot/audit each colouring on an opened page; returns how many were done."""
+    n = 0
+    for v in variants:
+        if v.done():
+            continue
+        await set_colors_css(page, v.css)
+        if v.png is not None:
+            write_atomic(v.png, await first_screen_png(page))
+        if v.audit is not None:
+            result = await audit_contrast(page)
+            write_atomic(v.audit, json.dumps(result).encode())
+        n += 1
+    return n
+
+
+class _Runner:
+    def __init__(self, chrome: Chromium, server: StaticServer, timeout_s: float):
+        self.chrome, self.server, self.timeout_s = chrome, server, timeout_s
+        self._restart_lock = asyncio.Lock()
+
+    async def run_job(self, job: RenderJob) -> int:
+        mp = await self.chrome.open(self.server.url(job.url_path), self.server.origin)
+        try:
+            return await shoot_variants(mp.page, job.variants)
+        finally:
+            await mp.close()
+
+    async def run_with_retry(self, job: RenderJob) -> int:
+        """Run a job; if it failed because the browser died, restart it and try once more."""
+        try:
+            return await asyncio.wait_for(self.run_job(job), self.timeout_s)
+        except Exception:
+            if self.chrome.alive:
+                raise
+        async with self._restart_lock:  # one worker restarts the crashed browser
+            if not self.chrome.alive:
+                log.warning("Chromium died while rendering %s; restarting", job.key)
+                await self.chrome.restart()
+        return await asyncio.wait_for(self.run_job(job), self.timeout_s)
+
+
+async def arender(
+    jobs: Sequence[RenderJob],
+    serve_root: str | os.PathLike,
+    browser: BrowserConfig | None = None,
+    workers: int = 3,
+    progress: Progress | None = None,
+    description: str = "rendering",
+    timeout_s: float = 90.0,
+) -> RenderReport:
+    """Async core of :func:`render`."""
+    report = RenderReport(jobs=len(jobs))
+    todo = [j for j in jobs if not j.done()]
+    report.skipped = len(jobs) - len(todo)
+    task = progress.add_task(description, total=len(jobs), completed=report.skipped) if progress else None
+    if not todo:
+        return report
+    start = time.perf_counter()
+    queue: asyncio.Queue[RenderJob] = asyncio.Queue()
+    for j in todo:
+        queue.put_nowait(j)
+    async with StaticServer(serve_root) as server, Chromium(browser) as chrome:
+        runner = _Runner(chrome, server, timeout_s)
+
+        async def worker() -> None:
+            while not queue.empty():
+                job = queue.get_nowait()
+                try:
+                    report.variants += await runner.run_with_retry(job)
+                    report.rendered += 1
+                except Exception as err:  # a broken page must not stop the batch
+                    reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+                    report.failed[job.key] = reason
+                    log.warning("could not render %s (%s): %s", job.key, job.url_path, reason)
+                if progress is not None:
+                    progress.advance(task)
+
+        await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(todo))))))
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def render(
+    jobs: Sequence[RenderJob],
+    serve_root: str | os.PathLike,
+    browser: BrowserConfig | None = None,
+    workers: int = 3,
+    progress: Progress | None = None,
+    description: str = "rendering",
+    timeout_s: float = 90.0,
+) -> RenderReport:
+    """Run every job in ``workers`` parallel pages of one Chromium serving ``serve_root``."""
+    return asyncio.run(arender(jobs, serve_root, browser, workers, progress, description, timeout_s))

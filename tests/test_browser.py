@@ -1,0 +1,128 @@
+"""The shared browser layer in real Chromium: phone viewport, offline serving, blocking,
+determinism, frozen animations, and recolouring rules that beat the page's own."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from colorgen.browser import (
+    BrowserConfig,
+    Chromium,
+    StaticServer,
+    apply_colors_css,
+    first_screen_png,
+    inject_css,
+)
+from colorgen.extract.colors import to_rgb_string
+
+CORPUS = Path(__file__).parent / "fixtures" / "html"
+
+
+def test_static_server_serves_the_root_on_loopback_only():
+    with StaticServer(CORPUS) as srv:
+        assert srv.origin.startswith("http://127.0.0.1:")
+        body = urllib.request.urlopen(srv.url("sites/fx__basic/colors.html"), timeout=5).read()
+        assert body == (CORPUS / "sites/fx__basic/colors.html").read_bytes()
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(srv.url("sites/nothing.html"), timeout=5)
+        assert srv.url("a b/c.html").endswith("/a%20b/c.html")
+
+
+def test_apply_colors_css_text():
+    css = apply_colors_css(["#a", "#b"], ["rgb(1, 2, 3)", None], [None, "rgba(4, 5, 6, 0.5)"])
+    assert "#a { background-color: rgb(1, 2, 3) !important; }" in css
+    assert "#b { color: rgba(4, 5, 6, 0.5) !important; }" in css
+    assert css.startswith("@layer colorgen {")
+    with pytest.raises(ValueError):
+        apply_colors_css(["#a"], [])
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.mark.browser
+def test_phone_page_is_deterministic_blocked_and_recolourable(tmp_path):
+    (tmp_path / "p.html").write_text(
+        """<!doctype html><html><head><meta name="viewport" content="width=device-width, initial-scale=1">
+        <style>
+          body { margin: 0 }
+          #a { height: 100px; background-color: rgb(255, 0, 0) !important; color: rgb(0, 0, 0) !important }
+          #b { height: 100px; transition: background-color 10s; background-color: rgb(0, 0, 255) }
+        </style></head><body>
+        <div id="a">A</div><div id="b" style="background-color: rgb(0, 255, 0)">B</div>
+        <img src="https://example.com/x.png"><script src="http://cdn.example.org/y.js"></script>
+        </body></html>"""
+    )
+
+    async def go():
+        async with StaticServer(tmp_path) as srv, Chromium(BrowserConfig()) as chrome:
+            url = srv.url("p.html")
+            first = await chrome.open(url, srv.origin)
+            try:
+                info = await first.page.evaluate(
+                    "() => [innerWidth, innerHeight, navigator.userAgent, Date.now(), Math.random(), matchMedia('(pointer: coarse)').matches]"
+                )
+                blocked = first.blocked
+                css = apply_colors_css(["#a", "#b"], ["rgb(10, 20, 30)", "rgb(40, 50, 60)"], ["rgb(1, 1, 1)", None])
+                await inject_css(first.page, css)
+                colors = await first.page.evaluate(
+                    "() => ['#a', '#b'].map(s => [getComputedStyle(document.querySelector(s)).backgroundColor, getComputedStyle(document.querySelector(s)).color])"
+                )
+                png = await first_screen_png(first.page)
+            finally:
+                await first.close()
+            second = await chrome.open(url, srv.origin)
+            try:
+                info2 = await second.page.evaluate("() => [Date.now(), Math.random()]")
+            finally:
+                await second.close()
+            return info, blocked, colors, png, info2
+
+    info, blocked, colors, png, info2 = run(go())
+    width, height, ua, now, rnd, coarse = info
+    assert (width, height) == (375, 812) and "iPhone" in ua and coarse
+    assert [now, rnd] == info2  # fake clock and seeded Math.random: every load sees the same values
+    assert blocked == 2
+    # layered !important beats the page's !important and inline style; transitions are frozen
+    assert colors == [["rgb(10, 20, 30)", "rgb(1, 1, 1)"], ["rgb(40, 50, 60)", "rgb(0, 0, 0)"]]
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.size == (375, 812)
+        assert im.convert("RGB").getpixel((300, 50)) == (10, 20, 30)
+        assert im.convert("RGB").getpixel((300, 150)) == (40, 50, 60)
+
+
+@pytest.mark.browser
+def test_modern_colour_conversion_matches_chromium_painting():
+    """Our CSS Color 4 maths against the pixels Chromium paints for the same (opaque) colour."""
+    colors = ["oklch(0.7 0.1 200)", "lab(50 20 30)", "lch(60 40 300)", "oklab(0.5 -0.1 0.05)",
+              "color(display-p3 0.2 0.6 0.3)", "color(srgb-linear 0.2 0.3 0.4)", "color(xyz-d50 0.2 0.3 0.4)",
+              "color(prophoto-rgb 0.3 0.5 0.7)", "color(rec2020 0.3 0.5 0.7)", "color(a98-rgb 0.3 0.5 0.7)"]
+
+    async def go():
+        async with StaticServer(CORPUS) as srv, Chromium(BrowserConfig(fake_clock=False, settle_ms=0)) as chrome:
+            mp = await chrome.new_page(srv.origin)
+            try:
+                return await mp.page.evaluate(
+                    """(cs) => cs.map((c) => {
+                        const d = document.createElement('div'); d.style.backgroundColor = c; document.body.appendChild(d);
+                        const cv = document.createElement('canvas'); cv.width = cv.height = 1;
+                        const x = cv.getContext('2d'); x.fillStyle = c; x.fillRect(0, 0, 1, 1);
+                        return [getComputedStyle(d).backgroundColor, Array.from(x.getImageData(0, 0, 1, 1).data)];
+                    })""",
+                    colors,
+                )
+            finally:
+                await mp.close()
+
+    for css, (computed, painted) in zip(colors, run(go()), strict=True):
+        ours = to_rgb_string(computed)
+        rgb = [int(v) for v in ours[ours.index("(") + 1 : -1].split(",")]
+        assert max(abs(a - b) for a, b in zip(rgb, painted[:3], strict=True)) <= 1, (css, computed, ours, painted)

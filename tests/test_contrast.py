@@ -1,0 +1,68 @@
+"""The contrast audit: axe-core flags pale text, passes dark text, and sees injected colours."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from colorgen.render import contrast
+from colorgen.render.screenshots import RenderJob, Variant, render
+from colorgen.render.visual_metrics import contrast_summary
+
+FIXTURES = Path(__file__).parent / "fixtures" / "render"
+PALE_P = "@layer colorgen { p { color: rgb(230, 230, 230) !important; } }"
+
+
+@pytest.fixture(scope="module")
+def audits(tmp_path_factory) -> dict[str, dict]:
+    """One browser session: audit both fixture pages, and the dark page re-coloured pale."""
+    out = tmp_path_factory.mktemp("contrast")
+    jobs = [
+        RenderJob("low", "contrast_low.html", (Variant(None, audit=out / "low.json"),)),
+        RenderJob("high", "contrast_high.html", (
+            Variant(None, audit=out / "high.json"),
+            Variant(PALE_P, png=out / "high_pale.png", audit=out / "high_pale.json"),
+            Variant(None, audit=out / "high_again.json"),  # the injected sheet is removed again
+        )),
+    ]
+    report = render(jobs, FIXTURES, workers=2)
+    assert not report.failed, report.failed
+    return {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+
+
+@pytest.mark.browser
+def test_low_contrast_page_is_flagged(audits):
+    low = audits["low"]
+    assert low["violations"] == 3  # the pale h1 and both pale paragraphs
+    assert {n["target"] for n in low["nodes"]} >= {"h1"}
+    assert all(n["ratio"] < n["expected"] for n in low["nodes"] if n["ratio"])
+
+
+@pytest.mark.browser
+def test_high_contrast_page_passes(audits):
+    assert audits["high"]["violations"] == 0
+    assert audits["high"]["version"] == json.loads((contrast.repo_root() / "package.json").read_text())["dependencies"]["axe-core"]
+
+
+@pytest.mark.browser
+def test_audit_sees_injected_colours(audits):
+    assert audits["high_pale"]["violations"] == 2  # both paragraphs, not the (still dark) h1
+    assert audits["high_again"]["violations"] == 0
+
+
+def test_missing_axe_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv(contrast.AXE_ENV, str(tmp_path / "nope.js"))
+    with pytest.raises(FileNotFoundError, match="npm ci"):
+        contrast.axe_path()
+
+
+def test_contrast_summary(tmp_path):
+    paths = []
+    for i, n in enumerate([0, 3, 1, 0]):
+        p = tmp_path / f"{i}.json"
+        p.write_text(json.dumps({"violations": n}))
+        paths.append(p)
+    pct, per_page, pages = contrast_summary([*paths, tmp_path / "missing.json"])
+    assert (pct, per_page, pages) == (50.0, 1.0, 4)
