@@ -126,3 +126,24 @@ def test_modern_colour_conversion_matches_chromium_painting():
         ours = to_rgb_string(computed)
         rgb = [int(v) for v in ours[ours.index("(") + 1 : -1].split(",")]
         assert max(abs(a - b) for a, b in zip(rgb, painted[:3], strict=True)) <= 1, (css, computed, ours, painted)
+
+
+@pytest.mark.browser
+def test_a_script_error_in_a_timer_does_not_fail_the_page(tmp_path):
+    """Pages whose jQuery plugins failed to load throw inside timers; a browser survives that, so must we."""
+    (tmp_path / "p.html").write_text(
+        """<!doctype html><html><body><div id="a">A</div><script>
+        setTimeout(() => { undefinedPlugin(); }, 50);
+        setTimeout(() => { document.getElementById('a').style.backgroundColor = 'rgb(1, 2, 3)'; }, 500);
+        </script></body></html>"""
+    )
+
+    async def go():
+        async with StaticServer(tmp_path) as srv, Chromium(BrowserConfig()) as chrome:
+            mp = await chrome.open(srv.url("p.html"), srv.origin)
+            try:
+                return await mp.page.evaluate("() => getComputedStyle(document.getElementById('a')).backgroundColor")
+            finally:
+                await mp.close()
+
+    assert run(go()) == "rgb(1, 2, 3)"  # the later timer still ran

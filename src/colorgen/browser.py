@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, Route, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 log = logging.getLogger(__name__)
 
@@ -372,17 +373,29 @@ class Chromium:
             await mp.close()
 
 
+async def _run_clock(page: Page, ms: int) -> None:
+    """Advance the fake clock. A page script that throws inside a timer (e.g. a jQuery plugin
+    that failed to load) is what a real browser logs and survives: Playwright runs every due
+    timer and then re-raises the first such error, so log it and carry on."""
+    try:
+        await page.clock.run_for(ms)
+    except PlaywrightError as err:
+        if "Clock.run_for" not in str(err):
+            raise
+        log.info("page script error in a timer (ignored, as a browser would): %s", str(err).splitlines()[0][:200])
+
+
 async def settle(page: Page, cfg: BrowserConfig) -> None:
     """Let the page reach its resting state after `load` (virtual timers, then a short real wait)."""
     if cfg.fake_clock:
-        await page.clock.run_for(cfg.settle_ms)
+        await _run_clock(page, cfg.settle_ms)
     await page.evaluate("() => window.scrollTo(0, 0)")
     with contextlib.suppress(Exception):
         await asyncio.wait_for(page.evaluate("() => document.fonts.ready.then(() => true)"), timeout=2)
     wait_ms = cfg.real_settle_ms if cfg.fake_clock else cfg.settle_ms
     await page.wait_for_timeout(wait_ms)
     if cfg.fake_clock:  # timers queued by observers/image loads during the real wait
-        await page.clock.run_for(100)
+        await _run_clock(page, 100)
 
 
 async def freeze(page: Page) -> dict:

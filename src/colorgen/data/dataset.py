@@ -53,8 +53,15 @@ class GraphList(InMemoryDataset):
     def __init__(self, data_list: list[Data] | None = None, collated: tuple | None = None):
         super().__init__(root=None)
         if collated is None:
-            collated = self.collate(data_list or [])
+            if not data_list:  # an empty split (e.g. no validation sites) is valid
+                self.data, self.slices, self._empty = Data(), {}, True
+                return
+            collated = self.collate(data_list)
         self.data, self.slices = collated
+        self._empty = False
+
+    def len(self) -> int:
+        return 0 if self._empty else super().len()
 
     @property
     def page_ids(self) -> list[str]:
