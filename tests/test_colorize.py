@@ -83,6 +83,6 @@ def test_colorize_real_page_writes_every_file(checkpoints, tmp_path):
     first = info["samples"][0][2]
     assert f"{first['selector']} {{ background-color: {first['background_color']} !important;" in css
     page_html = (tmp_path / "sample_0.html").read_text()
-    assert css in page_html and f'<base href="{html.parent.as_uri()}/">' in page_html
+    assert css in page_html and f'<base href="{html.parent.resolve().as_uri()}/">' in page_html
     sheet = Image.open(tmp_path / "contact_sheet.png")
     assert sheet.width > 3 * 150  # original + two samples side by side
