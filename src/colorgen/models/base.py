@@ -85,6 +85,10 @@ class Generator(nn.Module):
         """``"loss"`` to minimise plus its parts for logging."""
         raise NotImplementedError
 
+    def logits(self, batch: Any) -> StyleLogits:
+        """Per-element class logits (models that decode element by element override ``generate``)."""
+        raise NotImplementedError
+
     @torch.no_grad()
     def generate(
         self,
@@ -92,8 +96,8 @@ class Generator(nn.Module):
         decoding: DecodingConfig | None = None,
         generator: torch.Generator | None = None,
     ) -> Colors:
-        """Colour classes for every element of the batch."""
-        raise NotImplementedError
+        """Colour classes for every element of the batch: its logits through the shared decoding rule."""
+        return decode_logits(self.logits(batch), decoding or DecodingConfig(), generator)
 
 
 class Upsampler(nn.Module):

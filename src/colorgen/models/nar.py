@@ -5,15 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from colorgen.decoding import DecodingConfig
 from colorgen.models.base import (
-    Colors,
     NeuralGenerator,
     StyleLogits,
-    decode_logits,
     generator_loss,
     to_dense,
 )
@@ -42,12 +38,3 @@ class NAR(NeuralGenerator):
 
     def loss(self, batch: Any) -> dict[str, Tensor]:
         return generator_loss(self.logits(batch), batch)
-
-    @torch.no_grad()
-    def generate(
-        self,
-        batch: Any,
-        decoding: DecodingConfig | None = None,
-        generator: torch.Generator | None = None,
-    ) -> Colors:
-        return decode_logits(self.logits(batch), decoding or DecodingConfig(), generator)

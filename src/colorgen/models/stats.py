@@ -15,8 +15,7 @@ from torch import Tensor
 
 from colorgen.data.colors import NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
 from colorgen.data.tags import NUM_TAGS
-from colorgen.decoding import DecodingConfig
-from colorgen.models.base import Colors, Generator, StyleLogits, decode_logits
+from colorgen.models.base import Generator, StyleLogits
 
 _KEYS = ("text_rgb", "text_alpha", "bg_rgb", "bg_alpha")
 
@@ -72,12 +71,3 @@ class Stats(Generator):
             raise RuntimeError("Stats has no counts yet: call fit(loader) first")
         tag = batch.tag.to(self.freq_bg_rgb.device)
         return StyleLogits(*(self.histograms(key)[tag].log() for key in _KEYS))
-
-    @torch.no_grad()
-    def generate(
-        self,
-        batch: Any,
-        decoding: DecodingConfig | None = None,
-        generator: torch.Generator | None = None,
-    ) -> Colors:
-        return decode_logits(self.logits(batch), decoding or DecodingConfig(), generator)
