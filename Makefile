@@ -13,8 +13,8 @@ export OMP_NUM_THREADS ?= 2
 ROWS    := stats_mode stats_sampling ar_greedy ar_top_p08 ar_top_p09 nar cvae
 MODELS  := stats ar nar cvae upsampler
 METRICS ?= full
-RESULTS := experiments/results/$(DATA)
-RUNS    := outputs/$(DATA)/table-runs
+RESULTS ?= experiments/results/$(DATA)
+RUNS    ?= outputs/$(DATA)/table-runs
 DATA_ROOT ?= data/webpages
 
 .PHONY: setup browser test test-all lint data bench reproduce-table train-all eval-all clean
@@ -59,11 +59,12 @@ train-all: setup $(DATA_DEP) ## train every model (finished checkpoints are reus
 	  $(PYTHON) -m colorgen.train model=$$m trainer=$(TRAINER) data=$(DATA) $(DATA_ARGS) trainer.resume=true || exit 1; \
 	done
 
-eval-all: setup ## evaluate the seven paper rows into $(RUNS)
+eval-all: setup ## evaluate the seven paper rows into $(RUNS); renders are shared: each test page opens once
 	@for r in $(ROWS); do \
-	  $(PYTHON) -m colorgen.eval experiment=$$r data=$(DATA) $(DATA_ARGS) trainer=$(TRAINER) metrics=$(METRICS) \
+	  $(PYTHON) -m colorgen.eval experiment=$$r data=$(DATA) $(DATA_ARGS) trainer=$(TRAINER) metrics=basic \
 	    hydra.run.dir=$(RUNS)/$$r || exit 1; \
 	done
+	@test "$(METRICS)" != full || $(PYTHON) -m colorgen.visual $(addprefix $(RUNS)/,$(ROWS))
 
 reproduce-table: train-all eval-all ## the published table on $(DATA) with trainer=$(TRAINER)
 	$(PYTHON) -m colorgen.table $(RUNS) --out $(RESULTS)

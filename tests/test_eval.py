@@ -80,12 +80,26 @@ def trained(tmp_path_factory):
     return root, common
 
 
+def test_generated_colours_round_trip_through_npz(tmp_path):
+    g = _truth(tmp_path)
+    g.pred["text_rgb"] = (g.pred["text_rgb"] + 7) % 512
+    meta = {"label": "ar-greedy", "data": {"root": str(tmp_path)}}
+    back, meta_back = Generated.load(g.save(tmp_path / "generated.npz", meta))
+    assert meta_back == meta and back.page_ids == g.page_ids and not list(tmp_path.glob(".*.tmp"))
+    for a, b in ((back.true, g.true), (back.pred, g.pred)):
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert np.array_equal(back.page, g.page) and np.array_equal(back.is_test2, g.is_test2)
+    assert score(back) == score(g)
+
+
 def test_eval_writes_every_metric_key(trained):
     root, common = trained
     _run(["-m", "colorgen.eval", "model=stats", "decoding=mode", f"hydra.run.dir={root}/e1", *common], root)
     m = json.loads((root / "e1" / "metrics.json").read_text())
     assert METRIC_KEYS <= set(m) and m["row"] == "stats-mode" and m["data"] == "fixture"
     assert all(np.isfinite(m[k]) for k in METRIC_KEYS)
+    g, meta = Generated.load(root / "e1" / "generated.npz")  # kept for a later `colorgen.visual` pass
+    assert meta["label"] == "stats-mode" and len(g.page_ids) == m["pages"] and meta["data"]["root"] == str(root)
 
 
 def test_multirun_as_users_type_it(trained):

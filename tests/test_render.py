@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 from torch_geometric.data import Batch
 
+from colorgen import visual as visual_cli
 from colorgen.browser import BrowserConfig
 from colorgen.data.colors import encode_color
 from colorgen.data.graph import page_to_data
@@ -20,10 +21,11 @@ from colorgen.data.webcolor_format import read_pages
 from colorgen.evaluation import Generated
 from colorgen.extract.fidelity import pixel_change
 from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
+from colorgen.render import screenshots
 from colorgen.render.contact_sheet import contact_sheet, save_contact_sheet
 from colorgen.render.recolor import PageColors, page_css, recolored_html, render_key, split_pages
 from colorgen.render.screenshots import RenderJob, Variant, render
-from colorgen.render.visual_metrics import visual_metrics
+from colorgen.render.visual_metrics import VisualRun, score_runs, visual_metrics
 
 FIXTURES = Path(__file__).parent / "fixtures" / "render"
 # known.html: #top is 0-200 px (red, !important in the page), #band 200-400 (green), #text 400-500 (blue)
@@ -262,7 +264,55 @@ def test_visual_metrics_on_real_pages(real_data, tmp_path):
     stamps = {p: p.stat().st_mtime_ns for p in [*truth, *(tmp_path / "renders").iterdir()]}
     again = visual_metrics(cfg, g, tmp_path)
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
-    assert {k: again[k] for k in m if k != "render_pages_per_s"} == {k: m[k] for k in m if k != "render_pages_per_s"}
+    timings = ("render_pages_per_s", "visual_seconds")
+    assert {k: again[k] for k in m if k not in timings} == {k: m[k] for k in m if k not in timings}
+
+
+@pytest.mark.browser
+def test_runs_scored_together_open_each_page_once(real_data, tmp_path, monkeypatch):
+    ids = [p.removesuffix(".html").replace("/", "__") for p in REAL_PAGES]
+    exact = generated_from_dataset(real_data, ids, [False, False, True, True])
+    black = generated_from_dataset(real_data, ids, [False, False, True, True])
+    dark = black.page >= 2  # both test2 pages: black on black
+    for k, v in (("text_rgb", 0), ("bg_rgb", 0), ("text_alpha", 7), ("bg_alpha", 7)):
+        black.pred[k][dark] = v
+    opened: list[str] = []
+    run_job = screenshots._Runner.run_job
+
+    async def counting(self, job):
+        opened.append(job.key)
+        return await run_job(self, job)
+
+    monkeypatch.setattr(screenshots._Runner, "run_job", counting)
+    runs = [VisualRun("exact", exact, tmp_path / "exact"), VisualRun("black", black, tmp_path / "black")]
+    data = {"name": "webpages", "root": str(real_data), "corpus": str(WEBPAGES)}
+    m_exact, m_black = score_runs(runs, data, {"workers": 2, "contact_pages": 2})
+    assert sorted(opened) == sorted(ids)  # one page open serves both runs (and the ground truth)
+    assert m_exact["visual_runs_shared"] == 2 and m_exact["visual_pages"] == m_black["visual_pages"] == 4
+    assert m_exact["contrast_pages_pct"] == m_exact["contrast_real_pages_pct"]
+    assert m_exact["pixel_fcd"] == pytest.approx(m_exact["pixel_fcd_real"])
+    assert m_black["contrast_elements_per_page"] > m_black["contrast_real_elements_per_page"]
+    assert m_black["pixel_fcd"] > m_exact["pixel_fcd"]
+    for run in runs:
+        assert (run.out_dir / "contact_sheet.png").is_file()
+
+    # the CLI over saved runs: cached renders, so nothing opens; metrics.json gains the visual keys
+    for run in runs:
+        run.generated.save(run.out_dir / "generated.npz", {"label": run.label, "data": data, "visual": {"workers": 2}})
+        (run.out_dir / "metrics.json").write_text(json.dumps({"row": run.label, "generate_seconds": 1.5}))
+    opened.clear()
+    visual_cli.main([str(r.out_dir) for r in runs])
+    assert opened == []
+    for run, before in zip(runs, (m_exact, m_black), strict=True):
+        m = json.loads((run.out_dir / "metrics.json").read_text())
+        assert m["row"] == run.label and m["eval_seconds"] == pytest.approx(1.5 + m["visual_seconds"])
+        keys = ("pixel_fcd", "contrast_pages_pct", "contrast_elements_per_page", "visual_pages")
+        assert {k: m[k] for k in keys} == {k: before[k] for k in keys}
+
+
+def test_visual_cli_names_the_missing_eval(tmp_path):
+    with pytest.raises(FileNotFoundError, match="generated.npz"):
+        visual_cli.main([str(tmp_path)])
 
 
 def test_visual_metrics_without_page_html_are_nan(tmp_path):

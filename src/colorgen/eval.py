@@ -32,7 +32,7 @@ def _abs(path: str) -> str:
 def data_config(cfg: DictConfig) -> dict:
     """The `data` group with paths made absolute against the launch directory."""
     data = OmegaConf.to_container(cfg.data, resolve=True)
-    for key in ("root", "cache_dir"):
+    for key in ("root", "cache_dir", "corpus"):
         if data.get(key):
             data[key] = _abs(data[key])
     return data
@@ -42,6 +42,16 @@ def checkpoint_for(cfg: DictConfig, name: str, override: str | None) -> Path:
     return Path(_abs(override)) if override else Path(_abs(cfg.ckpt_dir)) / name / "best.pt"
 
 
+def load_upsampler(cfg: DictConfig):
+    """The upsampler for continuous colours: required by ``metrics=full``; otherwise used when
+    trained, so that ``generated.npz`` carries exact colours for a later ``colorgen.visual``."""
+    path = checkpoint_for(cfg, "upsampler", cfg.upsampler_ckpt)
+    if cfg.metrics == "full" or path.is_file():
+        return load_model(path)[0]
+    log.warning("no upsampler at %s: renders of this run will use colour-bin centres", path)
+    return None
+
+
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     """Load, generate, score, write ``metrics.json``; returns the metrics."""
     seed_everything(cfg.seed)
@@ -49,15 +59,18 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     path = checkpoint_for(cfg, name, cfg.ckpt)
     model, _ = load_model(path)
     info = load_checkpoint(path)
-    upsampler = None
-    if cfg.metrics == "full":
-        upsampler, _ = load_model(checkpoint_for(cfg, "upsampler", cfg.upsampler_ckpt))
+    upsampler = load_upsampler(cfg)
     dec = DecodingConfig.from_cfg(cfg.decoding)
-    dataset = load_split(data_config(cfg), cfg.split)
+    row = cfg.row or row_key(name, dec)
+    data = data_config(cfg)
+    dataset = load_split(data, cfg.split)
     start = time.perf_counter()
     with Progress(transient=True) as progress:
         generated = generate_split(model, dataset, dec, cfg.seed, cfg.batch_size, upsampler, progress)
         metrics = score(generated)
+        generate_seconds = round(time.perf_counter() - start, 2)
+        # kept so that `python -m colorgen.visual` can score this run later, with others, in one pass
+        generated.save(out_dir / "generated.npz", {"label": row, "data": data, "visual": OmegaConf.to_container(cfg.visual, resolve=True)})
         if cfg.metrics == "full":
             from colorgen.render.visual_metrics import (
                 visual_metrics,  # browser work only when asked
@@ -65,7 +78,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
 
             metrics |= visual_metrics(cfg, generated, out_dir, progress=progress)
     metrics |= {
-        "row": cfg.row or row_key(name, dec),
+        "row": row,
         "model": name,
         "decoding": decoding_label(name, dec),
         "top_k": dec.top_k, "top_p": dec.top_p, "temperature": dec.temperature,
@@ -75,12 +88,18 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
         "checkpoint": str(path),
         "steps": int(info.get("step", 0)),
         "train_seconds": info.get("train_seconds"),
+        "generate_seconds": generate_seconds,
         "eval_seconds": round(time.perf_counter() - start, 2),
     }
+    write_metrics(out_dir, metrics)
+    return metrics
+
+
+def write_metrics(out_dir: Path, metrics: dict) -> None:
+    """``metrics.json``, atomically (a killed run leaves the old file or none, never half of one)."""
     tmp = out_dir / ".metrics.json.tmp"
     tmp.write_text(json.dumps(metrics, indent=2))
     os.replace(tmp, out_dir / "metrics.json")
-    return metrics
 
 
 def show(metrics: dict) -> None:

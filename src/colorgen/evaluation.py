@@ -6,7 +6,11 @@ that every metric is one vectorised pass, and renderers can reuse the same predi
 
 from __future__ import annotations
 
+import io
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,6 +32,32 @@ class Generated:
     has_text: np.ndarray
     true: dict[str, np.ndarray]  # text_rgb, text_alpha, bg_rgb, bg_alpha (+ text_res, bg_res)
     pred: dict[str, np.ndarray]  # same keys; residuals only when an upsampler ran
+
+    def save(self, path: str | os.PathLike, meta: dict | None = None) -> Path:
+        """Write ``generated.npz`` atomically (no pickles), with ``meta`` as JSON beside the arrays.
+
+        Why: scoring that needs a browser can run later, for many runs at once
+        (``python -m colorgen.visual``), without generating again.
+        """
+        path = Path(path)
+        arrays = {"page_ids": np.asarray(self.page_ids, dtype=str), "is_test2": self.is_test2, "page": self.page,
+                  "has_text": self.has_text, "meta": np.asarray(json.dumps(meta or {}))}
+        arrays |= {f"true.{k}": v for k, v in self.true.items()} | {f"pred.{k}": v for k, v in self.pred.items()}
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(buf.getvalue())
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> tuple[Generated, dict]:
+        """Read what :meth:`save` wrote: the predictions and their ``meta``."""
+        with np.load(path, allow_pickle=False) as z:
+            part = {src: {k.split(".", 1)[1]: z[k] for k in z.files if k.startswith(f"{src}.")} for src in ("true", "pred")}
+            g = cls([str(p) for p in z["page_ids"]], z["is_test2"].astype(bool), z["page"], z["has_text"].astype(bool),
+                    part["true"], part["pred"])
+            return g, json.loads(str(z["meta"]))
 
 
 def row_key(model: str, dec: DecodingConfig) -> str:

@@ -1,8 +1,10 @@
-"""Pixel-FCD and contrast violations of a model's colourings, measured on real renders.
+"""Pixel-FCD and contrast violations of models' colourings, measured on real renders.
 
-Called by ``colorgen.eval`` with ``metrics=full``. Every test page is opened once and shot with
-the ground truth (cached under ``<data root>/renders/truth``: the same for every model) and with
-the generated colours (under the run's ``renders/``). File names carry a digest of the page and
+Called by ``colorgen.eval`` with ``metrics=full`` (one run) and by ``python -m colorgen.visual``
+(many finished runs at once). Opening and settling a page is the expensive part, so every test
+page is opened once for all runs being scored: it is shot with the ground truth (cached under
+``<data root>/renders/truth``: the same for every model) and then with each run's colours (under
+that run's ``renders/``), swapping only the stylesheet. File names carry a digest of the page and
 its stylesheet, so caches never serve a stale colouring and an interrupted run resumes.
 
 - Pixel-FCD: test1 screenshots with real colours vs test2 screenshots with generated colours
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from colorgen.evaluation import Generated, row_key
 from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
 from colorgen.render.contact_sheet import save_contact_sheet
 from colorgen.render.contrast import axe_version
-from colorgen.render.recolor import load_bundle, page_css, render_key, split_pages
+from colorgen.render.recolor import PageBundle, load_bundle, page_css, render_key, split_pages
 from colorgen.render.screenshots import RenderJob, RenderReport, Variant, render
 
 log = logging.getLogger(__name__)
@@ -62,47 +64,64 @@ def visual_settings(cfg: Mapping | DictConfig) -> dict[str, Any]:
     return {**DEFAULTS, **(given or {})}
 
 
+@dataclass(frozen=True)
+class VisualRun:
+    """One evaluation run to score: its colours, the folder its renders go to, its row label."""
+
+    label: str
+    generated: Generated
+    out_dir: Path
+
+
 def _out(folder: Path, page_id: str, key: str, suffix: str) -> Path:
     return folder / f"{page_id}.{key}{suffix}"
 
 
 def plan_renders(
-    generated: Generated, root: Path, out_dir: Path, salt: str = ""
-) -> tuple[list[RenderJob], list[Rendered | None], list[Rendered | None]]:
-    """One job per test page: ground truth (cached under the data root) + generated colours.
+    runs: Sequence[VisualRun], root: Path, salt: str = ""
+) -> tuple[list[RenderJob], dict[str, Rendered], list[dict[str, Rendered]]]:
+    """One job per test page: its ground truth, then every run's colouring of it.
 
-    Pages without an extracted bundle (e.g. the official dataset, which has no HTML) get
-    ``None`` and are left out with a warning.
+    Returns the jobs, the truth renders by page id and, per run, its renders by page id. Pages
+    without an extracted bundle (e.g. the official dataset, which has no HTML) are left out
+    with a warning. The runs must colour pages of the same data (one ground truth per page).
     """
-    n = len(generated.page_ids)
-    true_pages = split_pages(generated.page, generated.has_text, generated.true, n)
-    pred_pages = split_pages(generated.page, generated.has_text, generated.pred, n)
-    truth_dir, gen_dir = root / "renders" / "truth", out_dir / "renders"
-    jobs: list[RenderJob] = []
-    truth: list[Rendered | None] = []
-    fake: list[Rendered | None] = []
-    missing = []
-    for i, pid in enumerate(generated.page_ids):
-        try:
-            b = load_bundle(root, pid)
-        except FileNotFoundError:
-            missing.append(pid)
-            truth.append(None)
-            fake.append(None)
-            continue
-        css_true = page_css(b.selectors, true_pages[i], pid)
-        css_pred = page_css(b.selectors, pred_pages[i], pid)
-        kt, kp = render_key(b.source, css_true, salt), render_key(b.source, css_pred, salt)
-        t = Rendered(_out(truth_dir, pid, kt, ".png"), _out(truth_dir, pid, kt, ".axe.json"))
-        # generated screenshots are only compared for test2 (FCD never compares a page with itself)
-        f = Rendered(_out(gen_dir, pid, kp, ".png") if generated.is_test2[i] else None, _out(gen_dir, pid, kp, ".axe.json"))
-        truth.append(t)
-        fake.append(f)
-        jobs.append(RenderJob(pid, b.source, (Variant(css_true, t.png, t.audit), Variant(css_pred, f.png, f.audit))))
+    bundles: dict[str, PageBundle] = {}
+    truth: dict[str, Rendered] = {}
+    fakes: list[dict[str, Rendered]] = [{} for _ in runs]
+    variants: dict[str, list[Variant]] = {}
+    missing: set[str] = set()
+    for run, fake in zip(runs, fakes, strict=True):
+        g, gen_dir = run.generated, run.out_dir / "renders"
+        n = len(g.page_ids)
+        true_pages = split_pages(g.page, g.has_text, g.true, n)
+        pred_pages = split_pages(g.page, g.has_text, g.pred, n)
+        for i, pid in enumerate(g.page_ids):
+            if pid in missing:
+                continue
+            if pid not in bundles:
+                try:
+                    bundles[pid] = load_bundle(root, pid)
+                except FileNotFoundError:
+                    missing.add(pid)
+                    continue
+                css = page_css(bundles[pid].selectors, true_pages[i], pid)
+                key = render_key(bundles[pid].source, css, salt)
+                truth[pid] = Rendered(_out(root / "renders" / "truth", pid, key, ".png"),
+                                      _out(root / "renders" / "truth", pid, key, ".axe.json"))
+                variants[pid] = [Variant(css, truth[pid].png, truth[pid].audit)]
+            b = bundles[pid]
+            css = page_css(b.selectors, pred_pages[i], pid)
+            key = render_key(b.source, css, salt)
+            # generated screenshots are only compared for test2 (FCD never compares a page with itself)
+            fake[pid] = Rendered(_out(gen_dir, pid, key, ".png") if g.is_test2[i] else None,
+                                 _out(gen_dir, pid, key, ".axe.json"))
+            variants[pid].append(Variant(css, fake[pid].png, fake[pid].audit))
     if missing:
-        log.warning("%d of %d pages have no extracted bundle under %s (not rendered), e.g. %s",
-                    len(missing), n, root / "pages", missing[:3])
-    return jobs, truth, fake
+        log.warning("%d pages have no extracted bundle under %s (not rendered), e.g. %s",
+                    len(missing), root / "pages", sorted(missing)[:3])
+    jobs = [RenderJob(pid, bundles[pid].source, tuple(v)) for pid, v in variants.items()]
+    return jobs, truth, fakes
 
 
 def contrast_summary(audits: list[Path]) -> tuple[float, float, int]:
@@ -123,13 +142,15 @@ def _fcd(real: list[Path], fake: list[Path]) -> float:
     return pixel_fcd([load_pixel_histogram(p) for p in real], [load_pixel_histogram(p) for p in fake])
 
 
-def write_sheet(generated: Generated, truth: list[Rendered | None], fake: list[Rendered | None], out: Path, label: str, pages: int) -> Path | None:
-    """A sheet of the first ``pages`` test2 pages (by id: the same pages for every model)."""
-    idx = sorted((pid, i) for i, pid in enumerate(generated.page_ids) if generated.is_test2[i] and truth[i] is not None)[:pages]
-    if not idx:
+def write_sheet(run: VisualRun, truth: dict[str, Rendered], fake: dict[str, Rendered], pages: int) -> Path | None:
+    """``contact_sheet.png`` of the first ``pages`` test2 pages by id (the same pages for every model)."""
+    g = run.generated
+    ids = sorted(pid for i, pid in enumerate(g.page_ids) if g.is_test2[i] and pid in truth)[:pages]
+    if not ids:
         return None
-    rows = [[(pid, truth[i].png), (label, fake[i].png)] for pid, i in idx]
-    return save_contact_sheet(out, rows, title=f"{label}: real colours (left) vs generated (right)")
+    rows = [[(pid, truth[pid].png), (run.label, fake[pid].png)] for pid in ids]
+    return save_contact_sheet(run.out_dir / "contact_sheet.png", rows,
+                              title=f"{run.label}: real colours (left) vs generated (right)")
 
 
 METRIC_KEYS = (
@@ -150,43 +171,66 @@ def _run(jobs: list[RenderJob], corpus: Path, browser: BrowserConfig, settings: 
             progress.stop()
 
 
-def visual_metrics(cfg: DictConfig, generated: Generated, out_dir: str | Path, progress: Progress | None = None) -> dict[str, float]:
-    """Render, audit and score; returns the six visual metrics plus render bookkeeping.
-
-    Data without page HTML (the official WebColor files) cannot be rendered: the metrics are
-    then NaN with a warning, so the other metrics of the run are still written.
-    """
-    settings = visual_settings(cfg)
-    if not cfg.data.get("corpus"):
-        log.warning("data=%s has no page corpus (HTML): visual metrics are not available", cfg.data.get("name"))
-        return dict.fromkeys(METRIC_KEYS, math.nan) | {"visual_pages": 0}
-    root, corpus = _abs(cfg.data.root), _abs(cfg.data.corpus)
-    out_dir = Path(out_dir)
-    browser = BrowserConfig.from_cfg(settings["browser"])
-    # cached renders are only valid for the same browser settings and audit version
-    jobs, truth, fake = plan_renders(generated, root, out_dir, salt=f"{browser!r}|axe-core@{axe_version()}")
-    report = _run(jobs, corpus, browser, settings, progress)
-    if report.failed:
-        log.warning("%d of %d pages failed to render: %s", len(report.failed), len(jobs), dict(list(report.failed.items())[:5]))
-    log.info("rendered %d pages (%d resumed) in %.1fs: %.2f pages/s", report.rendered, report.skipped, report.seconds, report.pages_per_s)
-    idx = range(len(generated.page_ids))
-    t1 = [i for i in idx if not generated.is_test2[i] and truth[i] is not None]
-    t2 = [i for i in idx if generated.is_test2[i] and truth[i] is not None]
-    pct, per_page, audited = contrast_summary([f.audit for f in fake if f is not None])
-    pct_real, per_page_real, _ = contrast_summary([t.audit for t in truth if t is not None])
-    metrics = {
-        "pixel_fcd": _fcd([truth[i].png for i in t1], [fake[i].png for i in t2]),
-        "pixel_fcd_real": _fcd([truth[i].png for i in t1], [truth[i].png for i in t2]),
+def _score(run: VisualRun, truth: dict[str, Rendered], fake: dict[str, Rendered]) -> dict[str, float]:
+    g = run.generated
+    t1 = [pid for i, pid in enumerate(g.page_ids) if not g.is_test2[i] and pid in truth]
+    t2 = [pid for i, pid in enumerate(g.page_ids) if g.is_test2[i] and pid in truth]
+    pct, per_page, audited = contrast_summary([f.audit for f in fake.values()])
+    pct_real, per_page_real, _ = contrast_summary([truth[pid].audit for pid in fake])
+    return {
+        "pixel_fcd": _fcd([truth[p].png for p in t1], [fake[p].png for p in t2]),
+        "pixel_fcd_real": _fcd([truth[p].png for p in t1], [truth[p].png for p in t2]),
         "contrast_pages_pct": pct,
         "contrast_elements_per_page": per_page,
         "contrast_real_pages_pct": pct_real,
         "contrast_real_elements_per_page": per_page_real,
         "visual_pages": audited,
-        "visual_pages_failed": len(generated.page_ids) - audited,
-        "render_pages_per_s": report.pages_per_s,
+        "visual_pages_failed": len(g.page_ids) - audited,
     }
+
+
+def score_runs(runs: Sequence[VisualRun], data: Mapping, settings: Mapping | None = None,
+               progress: Progress | None = None) -> list[dict[str, float]]:
+    """Render every page once for all ``runs``, audit, score; one metrics dict per run.
+
+    ``data`` is the runs' data group with absolute paths (``root``, ``corpus``); ``settings``
+    the ``visual`` block. Data without page HTML (the official WebColor files) cannot be
+    rendered: the metrics are then NaN with a warning, so the other metrics are still written.
+    ``visual_seconds`` is each run's share of the shared render time.
+    """
+    settings = {**DEFAULTS, **(settings or {})}
+    if not data.get("corpus"):
+        log.warning("data=%s has no page corpus (HTML): visual metrics are not available", data.get("name"))
+        return [dict.fromkeys(METRIC_KEYS, math.nan) | {"visual_pages": 0} for _ in runs]
+    root, corpus = Path(data["root"]), Path(data["corpus"])
+    browser = BrowserConfig.from_cfg(settings["browser"])
+    # cached renders are only valid for the same browser settings and audit version
+    jobs, truth, fakes = plan_renders(runs, root, salt=f"{browser!r}|axe-core@{axe_version()}")
+    report = _run(jobs, corpus, browser, settings, progress)
+    if report.failed:
+        log.warning("%d of %d pages failed to render: %s", len(report.failed), len(jobs), dict(list(report.failed.items())[:5]))
+    log.info("rendered %d pages x %d colourings (%d pages resumed) in %.1fs: %.2f pages/s",
+             report.rendered, len(runs) + 1, report.skipped, report.seconds, report.pages_per_s)
+    results = []
+    for run, fake in zip(runs, fakes, strict=True):
+        metrics = _score(run, truth, fake) | {
+            "render_pages_per_s": report.pages_per_s,
+            "visual_runs_shared": len(runs),
+            "visual_seconds": round(report.seconds / len(runs), 2),
+        }
+        sheet = write_sheet(run, truth, fake, int(settings["contact_pages"]))
+        if sheet:
+            log.info("contact sheet: %s", sheet)
+        results.append(metrics)
+    return results
+
+
+def visual_metrics(cfg: DictConfig, generated: Generated, out_dir: str | Path, progress: Progress | None = None) -> dict[str, float]:
+    """The visual metrics of one eval run (``cfg``: its data, model, decoding, visual blocks)."""
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    for key in ("root", "corpus"):
+        if data.get(key):
+            data[key] = str(_abs(data[key]))
     label = str(cfg.get("row") or row_key(cfg.model.name, DecodingConfig.from_cfg(cfg.get("decoding"))))
-    sheet = write_sheet(generated, truth, fake, out_dir / "contact_sheet.png", label, int(settings["contact_pages"]))
-    if sheet:
-        log.info("contact sheet: %s", sheet)
+    (metrics,) = score_runs([VisualRun(label, generated, Path(out_dir))], data, visual_settings(cfg), progress)
     return metrics
