@@ -13,6 +13,7 @@ from colorgen.render.visual_metrics import contrast_summary
 
 FIXTURES = Path(__file__).parent / "fixtures" / "render"
 PALE_P = "@layer colorgen { p { color: rgb(230, 230, 230) !important; } }"
+HIDDEN_P = "@layer colorgen { p { color: #ffffff !important; } }"  # white on the white page
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,7 @@ def audits(tmp_path_factory) -> dict[str, dict]:
             Variant(None, audit=out / "high.json"),
             Variant(PALE_P, png=out / "high_pale.png", audit=out / "high_pale.json"),
             Variant(None, audit=out / "high_again.json"),  # the injected sheet is removed again
+            Variant(HIDDEN_P, audit=out / "high_hidden.json"),
         )),
     ]
     report = render(jobs, FIXTURES, workers=2)
@@ -52,6 +54,14 @@ def test_audit_sees_injected_colours(audits):
     assert audits["high_again"]["violations"] == 0
 
 
+@pytest.mark.browser
+def test_text_like_its_background_is_invisible_not_a_violation(audits):
+    hidden = audits["high_hidden"]
+    assert hidden["violations"] == 0 and hidden["invisible"] == 2  # axe's 1:1 "incomplete"
+    assert len(hidden["invisible_targets"]) == 2
+    assert audits["high"]["invisible"] == 0 and audits["low"]["invisible"] == 0
+
+
 def test_missing_axe_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv(contrast.AXE_ENV, str(tmp_path / "nope.js"))
     with pytest.raises(FileNotFoundError, match="npm ci"):
@@ -60,9 +70,11 @@ def test_missing_axe_is_a_clear_error(monkeypatch, tmp_path):
 
 def test_contrast_summary(tmp_path):
     paths = []
-    for i, n in enumerate([0, 3, 1, 0]):
+    for i, (n, hidden) in enumerate([(0, 0), (3, 0), (1, 2), (0, 1)]):
         p = tmp_path / f"{i}.json"
-        p.write_text(json.dumps({"violations": n}))
+        p.write_text(json.dumps({"violations": n, "invisible": hidden}))
         paths.append(p)
-    pct, per_page, pages = contrast_summary([*paths, tmp_path / "missing.json"])
-    assert (pct, per_page, pages) == (50.0, 1.0, 4)
+    m, pages = contrast_summary([*paths, tmp_path / "missing.json"], "contrast_real")
+    assert pages == 4
+    assert (m["contrast_real_pages_pct"], m["contrast_real_elements_per_page"]) == (50.0, 1.0)
+    assert (m["contrast_real_strict_pages_pct"], m["contrast_real_strict_elements_per_page"]) == (75.0, 1.75)

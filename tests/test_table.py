@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from colorgen.published import METRIC_COLUMNS, PUBLISHED, PUBLISHED_BY_KEY, ROW_KEYS
-from colorgen.table import MISSING, build_table, main, write_table
+from colorgen.table import EXTRA_COLUMNS, MISSING, build_table, main, write_table
 
-METRIC_KEYS = [c.key for c in METRIC_COLUMNS] + ["f1_rgb_present", "f1_alpha_present"]
+METRIC_KEYS = [c.key for c in (*METRIC_COLUMNS, *EXTRA_COLUMNS)]
 
 
 def _fake_metrics(rng: np.random.Generator, row: str, data: str = "webcolor", **extra) -> dict:

@@ -31,10 +31,13 @@ log = logging.getLogger(__name__)
 
 MISSING = "–"
 REAL_KEY = "real"
-# Our-only columns: F-score over present classes (newer torchmetrics semantics).
+# Our-only columns: F-score over present classes (newer torchmetrics semantics), and contrast
+# with text coloured like its background (1:1, which axe/Lighthouse leave out) counted as failing.
 EXTRA_COLUMNS: tuple[MetricColumn, ...] = (
     MetricColumn("f1_rgb_present", "F RGB (present)", 3),
     MetricColumn("f1_alpha_present", "F alpha (present)", 3),
+    MetricColumn("contrast_strict_pages_pct", "Contrast % pages (incl. 1:1)", 2),
+    MetricColumn("contrast_strict_elements_per_page", "Contrast elements/page (incl. 1:1)", 2),
 )
 # metrics.json key of each real-data value, by table column.
 REAL_KEYS: dict[str, str] = {
@@ -43,12 +46,17 @@ REAL_KEYS: dict[str, str] = {
     "pixel_fcd": "pixel_fcd_real",
     "contrast_pages_pct": "contrast_real_pages_pct",
     "contrast_elements_per_page": "contrast_real_elements_per_page",
+    "contrast_strict_pages_pct": "contrast_real_strict_pages_pct",
+    "contrast_strict_elements_per_page": "contrast_real_strict_elements_per_page",
 }
 NOTES = (
     "Cells read `ours (published)`; published = WebColor v1.1 test set, WACV 2023. "
     f"`{MISSING}` = not measured. FCD columns are ×10⁻³ (shown value = Fréchet distance × 10³). "
     "F = macro F1 over all 512 RGB / 8 alpha classes, absent classes counting 0 (the published "
     "semantics); F (present) averages only over classes that occur in targets or predictions. "
+    "Contrast counts axe-core color-contrast violations (Lighthouse's reading); the (incl. 1:1) "
+    "columns also count text coloured exactly like its background, which axe reports only as "
+    "incomplete. "
     "Real data = test1 ground truth against test2 ground truth, the floor of each FCD."
 )
 

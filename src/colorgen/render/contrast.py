@@ -5,7 +5,10 @@ is this rule (WCAG AA: 4.5:1 for normal text, 3:1 for large text). The pinned np
 (``package.json`` at the repo root, ``npm ci``) is injected into the rendered page, so the
 audit sees exactly the re-coloured page that was screenshot. A violation count is the number
 of failing elements, as Lighthouse reports it; "incomplete" checks (text over images,
-gradients) are not violations.
+gradients) are not violations. One kind of incomplete is counted apart, as ``invisible``: text
+whose colour equals its background (ratio 1:1, axe's ``equalRatio``). axe and Lighthouse do not
+call it a violation, so a colouring that hides text entirely can score better than one that
+makes it faint; ``colorgen.render.visual_metrics`` reports both readings.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ async (rule) => {
   try {
     r = await window.axe.run(document, {
       runOnly: {type: 'rule', values: [rule]},
-      resultTypes: ['violations'],
+      resultTypes: ['violations', 'incomplete'],
       iframes: false,
       preload: false,
     });
@@ -61,8 +64,10 @@ async (rule) => {
                   expected: d.expectedContrastRatio ? parseFloat(d.expectedContrastRatio) : null});
     }
   }
-  return {version: window.axe.version, violations: nodes.length,
-          incomplete: (r.incomplete || []).reduce((s, v) => s + v.nodes.length, 0), nodes};
+  const incomplete = (r.incomplete || []).flatMap(v => v.nodes);
+  const invisible = incomplete.filter(n => ((n.any && n.any[0] && n.any[0].data) || {}).messageKey === 'equalRatio');
+  return {version: window.axe.version, violations: nodes.length, incomplete: incomplete.length,
+          invisible: invisible.length, invisible_targets: invisible.map(n => n.target.map(String).join(' ')), nodes};
 }
 """
 
@@ -116,8 +121,8 @@ async def inject_axe(page: Page) -> str:
 async def audit_contrast(page: Page) -> dict:
     """Run the colour-contrast rule on the page as it is now.
 
-    Returns ``{"version", "violations": failing elements, "incomplete", "nodes": [{target,
-    fg, bg, ratio, expected}]}``.
+    Returns ``{"version", "violations": failing elements, "incomplete", "invisible": 1:1 text
+    elements, "invisible_targets", "nodes": [{target, fg, bg, ratio, expected}]}``.
     """
     await inject_axe(page)
     return await page.evaluate(_RUN_JS, _RULE)

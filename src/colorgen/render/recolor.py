@@ -22,7 +22,7 @@ from colorgen.browser import apply_colors_css
 from colorgen.data.colors import NUM_ALPHA_CLASSES, decode_to_values, format_rgba
 
 # bump when the way pages are re-coloured or shot changes: cached renders are then ignored
-RENDER_VERSION = 1
+RENDER_VERSION = 2  # 2: audits count 1:1 (invisible) text
 COLOR_KEYS = ("text_rgb", "text_alpha", "bg_rgb", "bg_alpha")
 
 

@@ -10,7 +10,8 @@ its stylesheet, so caches never serve a stale colouring and an interrupted run r
 - Pixel-FCD: test1 screenshots with real colours vs test2 screenshots with generated colours
   (``pixel_fcd``), and test1 real vs test2 real (``pixel_fcd_real``, the floor).
 - Contrast: axe-core's ``color-contrast`` on every test page, generated and real: % of pages
-  with at least one violation and violating elements per page.
+  with at least one violation and violating elements per page; ``*_strict_*`` also counts text
+  coloured exactly like its background (1:1), which axe leaves out as "incomplete".
 """
 
 from __future__ import annotations
@@ -124,13 +125,20 @@ def plan_renders(
     return jobs, truth, fakes
 
 
-def contrast_summary(audits: list[Path]) -> tuple[float, float, int]:
-    """(% pages with >= 1 violation, violating elements per page, pages audited) over existing audits."""
-    counts = [json.loads(p.read_text())["violations"] for p in audits if p.is_file()]
-    if not counts:
-        return math.nan, math.nan, 0
-    c = np.asarray(counts, dtype=np.float64)
-    return float(100.0 * (c > 0).mean()), float(c.mean()), len(counts)
+def contrast_summary(audits: list[Path], prefix: str = "contrast") -> tuple[dict[str, float], int]:
+    """Contrast metrics over the existing audits, and how many pages were audited.
+
+    ``<prefix>_pages_pct`` / ``_elements_per_page``: axe violations (the published reading);
+    ``<prefix>_strict_*``: the same with 1:1 (invisible) text counted as failing too.
+    """
+    results = [json.loads(p.read_text()) for p in audits if p.is_file()]
+    keys = [f"{prefix}{k}" for k in ("_pages_pct", "_elements_per_page", "_strict_pages_pct", "_strict_elements_per_page")]
+    if not results:
+        return dict.fromkeys(keys, math.nan), 0
+    fails = np.asarray([r["violations"] for r in results], dtype=np.float64)
+    strict = fails + np.asarray([r.get("invisible", 0) for r in results], dtype=np.float64)
+    values = (100.0 * (fails > 0).mean(), fails.mean(), 100.0 * (strict > 0).mean(), strict.mean())
+    return dict(zip(keys, map(float, values), strict=True)), len(results)
 
 
 def _fcd(real: list[Path], fake: list[Path]) -> float:
@@ -154,8 +162,9 @@ def write_sheet(run: VisualRun, truth: dict[str, Rendered], fake: dict[str, Rend
 
 
 METRIC_KEYS = (
-    "pixel_fcd", "pixel_fcd_real", "contrast_pages_pct", "contrast_elements_per_page",
-    "contrast_real_pages_pct", "contrast_real_elements_per_page",
+    "pixel_fcd", "pixel_fcd_real",
+    *(f"contrast{side}{strict}_{k}" for side in ("", "_real") for strict in ("", "_strict")
+      for k in ("pages_pct", "elements_per_page")),
 )
 
 
@@ -175,15 +184,13 @@ def _score(run: VisualRun, truth: dict[str, Rendered], fake: dict[str, Rendered]
     g = run.generated
     t1 = [pid for i, pid in enumerate(g.page_ids) if not g.is_test2[i] and pid in truth]
     t2 = [pid for i, pid in enumerate(g.page_ids) if g.is_test2[i] and pid in truth]
-    pct, per_page, audited = contrast_summary([f.audit for f in fake.values()])
-    pct_real, per_page_real, _ = contrast_summary([truth[pid].audit for pid in fake])
+    contrast, audited = contrast_summary([f.audit for f in fake.values()])
+    contrast_real, _ = contrast_summary([truth[pid].audit for pid in fake], "contrast_real")
     return {
         "pixel_fcd": _fcd([truth[p].png for p in t1], [fake[p].png for p in t2]),
         "pixel_fcd_real": _fcd([truth[p].png for p in t1], [truth[p].png for p in t2]),
-        "contrast_pages_pct": pct,
-        "contrast_elements_per_page": per_page,
-        "contrast_real_pages_pct": pct_real,
-        "contrast_real_elements_per_page": per_page_real,
+        **contrast,
+        **contrast_real,
         "visual_pages": audited,
         "visual_pages_failed": len(g.page_ids) - audited,
     }
