@@ -1,7 +1,8 @@
 """`python -m colorgen.bench [--quick] [--only models,extract,render] --out DIR`: the speed report.
 
 Each section module exposes ``run(quick) -> dict`` of measured numbers; this writes them all to
-``bench.json`` and a readable ``bench.md``. Timings live here, never in tests.
+``bench.json`` and a readable ``bench.md``. With ``--only``, the other sections of an existing
+report are kept (each section carries the date it was measured). Timings live here, never in tests.
 """
 
 from __future__ import annotations
@@ -61,12 +62,16 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "sections": {},
     }
+    previous = Path(args.out) / "bench.json"
+    if previous.is_file():  # keep what --only does not measure again
+        report["sections"] = json.loads(previous.read_text()).get("sections", {})
     for name in args.only.split(","):
         console.rule(f"bench: {name}")
         module = importlib.import_module(f"colorgen.bench.{name}")
         start = time.perf_counter()
         report["sections"][name] = module.run(quick=args.quick)
         report["sections"][name]["bench_seconds"] = round(time.perf_counter() - start, 1)
+        report["sections"][name]["measured"] = time.strftime("%Y-%m-%d %H:%M")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(report, indent=2))

@@ -83,8 +83,11 @@ def _measure(jobs: list[RenderJob], root: Path, workers: int, browser: BrowserCo
             "wall_s_with_browser_start": wall}
 
 
-def _real_pages(limit: int, workers: int, browser: BrowserConfig) -> dict[str, Any] | None:
-    """Ground-truth renders of the first extracted pages, if a dataset is there."""
+def _real_pages(limit: int, workers: int, browser: BrowserConfig, colourings: int = 4) -> dict[str, Any] | None:
+    """Real test pages, if a dataset is extracted: ground-truth renders alone (what one
+    ``eval metrics=full`` costs per page), then ``colourings`` colourings per page (the truth and
+    random ones) rendered one pass per colouring vs one shared pass (what ``colorgen.visual``
+    does for the table's rows)."""
     import json
 
     from omegaconf import OmegaConf
@@ -103,17 +106,34 @@ def _real_pages(limit: int, workers: int, browser: BrowserConfig) -> dict[str, A
         return None
     split = json.loads((root / str(data.split_file)).read_text())
     ids = (split["test1"] + split["test2"])[:limit]
+    rng = np.random.default_rng(0)
+    pages: list[tuple[str, str, list[str]]] = []  # page id, source, one stylesheet per colouring
+    for raw in read_pages(h5, ids):
+        g = page_to_data(raw)
+        b = load_bundle(root, raw.page_id)
+        has_text = g.has_text.numpy()
+        truth = PageColors.from_arrays(has_text, {k: getattr(g, k).numpy() for k in (
+            "text_rgb", "text_alpha", "bg_rgb", "bg_alpha", "text_res", "bg_res")})
+        colors = [truth, *(random_colors(has_text, rng) for _ in range(colourings - 1))]
+        pages.append((raw.page_id, b.source, [page_css(b.selectors, c, raw.page_id) for c in colors]))
+
+    def job(out: Path, pid: str, source: str, styles: dict[int, str]) -> RenderJob:
+        return RenderJob(pid, source, tuple(Variant(css, out / f"{pid}.{k}.png", out / f"{pid}.{k}.axe.json")
+                                            for k, css in styles.items()))
+
     with tempfile.TemporaryDirectory(prefix="colorgen-bench-") as tmp:
-        jobs = []
-        for raw in read_pages(h5, ids):
-            g = page_to_data(raw)
-            b = load_bundle(root, raw.page_id)
-            colors = PageColors.from_arrays(g.has_text.numpy(), {k: getattr(g, k).numpy() for k in (
-                "text_rgb", "text_alpha", "bg_rgb", "bg_alpha", "text_res", "bg_res")})
-            v = Variant(page_css(b.selectors, colors, raw.page_id), Path(tmp) / f"{raw.page_id}.png",
-                        Path(tmp) / f"{raw.page_id}.axe.json")
-            jobs.append(RenderJob(raw.page_id, b.source, (v,)))
-        return {"dataset": str(root), **_measure(jobs, corpus, workers, browser)}
+        out = Path(tmp)
+        result: dict[str, Any] = {"dataset": str(root), **_measure(
+            [job(out / "truth", pid, src, {0: css[0]}) for pid, src, css in pages], corpus, workers, browser)}
+        t0 = time.perf_counter()
+        for k in range(colourings):
+            render([job(out / "apart", pid, src, {k: css[k]}) for pid, src, css in pages], corpus, browser, workers)
+        apart = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        render([job(out / "shared", pid, src, dict(enumerate(css))) for pid, src, css in pages], corpus, browser, workers)
+        shared = time.perf_counter() - t0
+    return result | {"colourings_per_page": colourings, "one_pass_per_colouring_s": apart,
+                     "shared_pass_s": shared, "shared_pass_speedup": apart / shared}
 
 
 def run(quick: bool = False) -> dict[str, Any]:
