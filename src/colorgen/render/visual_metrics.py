@@ -58,11 +58,11 @@ def _abs(path: str) -> Path:
 
 
 def visual_settings(cfg: Mapping | DictConfig) -> dict[str, Any]:
-    """``cfg.visual`` over :data:`DEFAULTS` (eval configs without a ``visual`` block still work)."""
+    """``cfg.visual`` as a plain dict ({} when absent); :func:`score_runs` lays it over :data:`DEFAULTS`."""
     given = cfg.get("visual") if hasattr(cfg, "get") else None
     if isinstance(given, DictConfig):
         given = OmegaConf.to_container(given, resolve=True)
-    return {**DEFAULTS, **(given or {})}
+    return dict(given or {})
 
 
 @dataclass(frozen=True)
