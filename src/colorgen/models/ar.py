@@ -30,7 +30,10 @@ from colorgen.models.transformer import EncoderDecoder
 
 
 class AR(NeuralGenerator):
-    """Encoder-decoder Transformer over the element sequence."""
+    """Encoder-decoder Transformer over the element sequence.
+
+    ``transformer_init``: ``"xavier"`` (official, as ``nn.Transformer``) or ``"layer"``.
+    """
 
     def __init__(
         self,
@@ -41,9 +44,10 @@ class AR(NeuralGenerator):
         dropout: float = 0.1,
         encoder: Mapping[str, Any] | None = None,
         incremental: bool = True,
+        transformer_init: str = "xavier",
     ) -> None:
         super().__init__(d_model, n_layers, n_heads, d_ff, dropout, encoder, style_encoder=True)
-        self.transformer = EncoderDecoder(d_model, n_heads, n_layers, d_ff, dropout)
+        self.transformer = EncoderDecoder(d_model, n_heads, n_layers, d_ff, dropout, transformer_init)
         self.bos = nn.Parameter(torch.rand(1, 1, d_model))
         self.incremental = incremental
 

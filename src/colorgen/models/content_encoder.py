@@ -112,6 +112,10 @@ class ContentEncoder(nn.Module):
 
     def propagate(self, h: Tensor, plan: TreeLevels) -> Tensor:
         """Bottom-up then top-down passes; returns ``d`` in node order."""
+        return self.passes(h, plan)[1]
+
+    def passes(self, h: Tensor, plan: TreeLevels) -> tuple[Tensor, Tensor]:
+        """``(u, d)`` in node order: the bottom-up and top-down states (parity checks read ``u``)."""
         mlp_down = self.mlp_up if self.share_updown_mlp else self.mlp_down
         hs = h[plan.perm]
         off, n_lv = plan.offsets, plan.num_levels
@@ -133,4 +137,4 @@ class ContentEncoder(nn.Module):
         for lvl in range(n_lv):
             p = self.h_root.expand_as(ups[0]) if lvl == 0 else downs[-1][plan.parent_local[lvl]]
             downs.append(mlp_down(torch.cat([ups[lvl], p], dim=-1)))
-        return torch.cat(downs)[plan.inverse]
+        return torch.cat(ups)[plan.inverse], torch.cat(downs)[plan.inverse]

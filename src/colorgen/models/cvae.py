@@ -29,7 +29,10 @@ from colorgen.models.transformer import EncoderDecoder
 
 
 class CVAE(NeuralGenerator):
-    """Conditional variational autoencoder over the element sequence."""
+    """Conditional variational autoencoder over the element sequence.
+
+    ``transformer_init``: ``"xavier"`` (official, as ``nn.Transformer``) or ``"layer"``.
+    """
 
     def __init__(
         self,
@@ -40,10 +43,11 @@ class CVAE(NeuralGenerator):
         dropout: float = 0.1,
         encoder: Mapping[str, Any] | None = None,
         kl_weight: float = 0.1,
+        transformer_init: str = "xavier",
     ) -> None:
         super().__init__(d_model, n_layers, n_heads, d_ff, dropout, encoder, style_encoder=True)
         self.fc_input = nn.Linear(2 * d_model, d_model)
-        self.transformer = EncoderDecoder(d_model, n_heads, n_layers, d_ff, dropout)
+        self.transformer = EncoderDecoder(d_model, n_heads, n_layers, d_ff, dropout, transformer_init)
         self.fc_vae = nn.Linear(d_model, 2 * d_model)
         self.fc_mu = nn.Linear(2 * d_model, d_model)
         self.fc_logvar = nn.Linear(2 * d_model, d_model)

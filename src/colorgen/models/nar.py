@@ -17,7 +17,11 @@ from colorgen.models.transformer import Encoder
 
 
 class NAR(NeuralGenerator):
-    """Transformer encoder over content vectors; argmax per element by default."""
+    """Transformer encoder over content vectors; argmax per element by default.
+
+    ``final_norm`` (default False = official ``nn.TransformerEncoder`` without ``norm``) adds
+    a LayerNorm after the last layer.
+    """
 
     def __init__(
         self,
@@ -27,9 +31,10 @@ class NAR(NeuralGenerator):
         d_ff: int = 512,
         dropout: float = 0.1,
         encoder: Mapping[str, Any] | None = None,
+        final_norm: bool = False,
     ) -> None:
         super().__init__(d_model, n_layers, n_heads, d_ff, dropout, encoder, style_encoder=False)
-        self.transformer = Encoder(d_model, n_heads, n_layers, d_ff, dropout)
+        self.transformer = Encoder(d_model, n_heads, n_layers, d_ff, dropout, final_norm)
 
     def logits(self, batch: Any) -> StyleLogits:
         src, mask = to_dense(batch, self.content_encoder(batch))

@@ -2,8 +2,8 @@
 
 Parameter names mirror ``torch.nn.Transformer(norm_first=True, batch_first=True)``
 (``self_attn.in_proj_weight``, ``linear1``, ``norm1``, ``encoder.norm`` ...), so the
-published checkpoints' Transformer weights load unchanged; the outputs equal PyTorch's
-layers in eval mode (tested). Our own layers exist for one reason: the decoder can run one
+official checkpoints' Transformer weights map one to one (:mod:`colorgen.models.official`);
+the outputs equal PyTorch's layers in eval mode (tested). Our own layers exist for one reason: the decoder can run one
 position at a time against a key/value cache, which makes AR generation linear in length.
 
 Masks: ``key_padding_mask`` is True where a position is padding (PyTorch convention).
@@ -124,16 +124,27 @@ class EncoderLayer(_FeedForward):
 
 
 class Encoder(nn.Module):
-    """Stack of pre-norm encoder layers with a final LayerNorm."""
+    """Stack of pre-norm encoder layers, optionally ending in a LayerNorm.
+
+    ``final_norm=False`` is ``nn.TransformerEncoder(layer, n)`` without ``norm=`` (what the
+    official NAR and upsampler use: no ``norm`` parameters at all); ``True`` adds the final
+    LayerNorm that ``nn.Transformer``'s encoder has.
+    """
 
     def __init__(
-        self, d_model: int, n_heads: int, n_layers: int, d_ff: int, dropout: float
+        self,
+        d_model: int,
+        n_heads: int,
+        n_layers: int,
+        d_ff: int,
+        dropout: float,
+        final_norm: bool = True,
     ) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
             EncoderLayer(d_model, n_heads, d_ff, dropout) for _ in range(n_layers)
         )
-        self.norm = nn.LayerNorm(d_model)
+        self.norm: nn.Module = nn.LayerNorm(d_model) if final_norm else nn.Identity()
 
     def forward(self, src: Tensor, key_padding_mask: Tensor | None = None) -> Tensor:
         mask = attention_mask(key_padding_mask, src.size(1), src.size(1), False, src.device)
@@ -246,12 +257,32 @@ class Decoder(nn.Module):
         return self.norm(x)
 
 
+TRANSFORMER_INITS = ("xavier", "layer")
+
+
 class EncoderDecoder(nn.Module):
-    """``encoder`` + ``decoder`` under the names ``nn.Transformer`` uses."""
+    """``encoder`` + ``decoder`` under the names ``nn.Transformer`` uses.
+
+    ``init="xavier"`` re-initialises every parameter with more than one dimension with
+    Xavier-uniform, as ``nn.Transformer.__init__`` does (the official AR and CVAE);
+    ``"layer"`` keeps each layer's own initialisation (colorgen before issue 11).
+    """
 
     def __init__(
-        self, d_model: int, n_heads: int, n_layers: int, d_ff: int, dropout: float
+        self,
+        d_model: int,
+        n_heads: int,
+        n_layers: int,
+        d_ff: int,
+        dropout: float,
+        init: str = "xavier",
     ) -> None:
         super().__init__()
+        if init not in TRANSFORMER_INITS:
+            raise ValueError(f"transformer init {init!r} unknown; choose from {TRANSFORMER_INITS}")
         self.encoder = Encoder(d_model, n_heads, n_layers, d_ff, dropout)
         self.decoder = Decoder(d_model, n_heads, n_layers, d_ff, dropout)
+        if init == "xavier":
+            for p in self.parameters():
+                if p.dim() > 1:
+                    nn.init.xavier_uniform_(p)

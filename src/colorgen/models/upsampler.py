@@ -27,7 +27,10 @@ from colorgen.models.transformer import Encoder, PositionalEncoding
 
 
 class ColorUpsampler(Upsampler):
-    """Transformer encoder over ``Linear(2d->d)([content ; style of binned colours])``."""
+    """Transformer encoder over ``Linear(2d->d)([content ; style of binned colours])``.
+
+    ``final_norm`` as in :class:`~colorgen.models.nar.NAR` (default False = official).
+    """
 
     def __init__(
         self,
@@ -37,13 +40,14 @@ class ColorUpsampler(Upsampler):
         d_ff: int = 512,
         dropout: float = 0.1,
         encoder: Mapping[str, Any] | None = None,
+        final_norm: bool = False,
     ) -> None:
         super().__init__()
         self.content_encoder = ContentEncoder(d_model, **encoder_options(encoder))
         self.style_encoder = StyleEncoder(d_model)
         self.style_decoder = ResidualDecoder(d_model)
         self.fc_input = nn.Linear(2 * d_model, d_model)
-        self.transformer = Encoder(d_model, n_heads, n_layers, d_ff, dropout)
+        self.transformer = Encoder(d_model, n_heads, n_layers, d_ff, dropout, final_norm)
         self.positional_encoding = PositionalEncoding(d_model, dropout, max_len=MAX_ELEMENTS)
 
     def forward(self, batch: Any, colors: Colors) -> tuple[Tensor, Tensor]:

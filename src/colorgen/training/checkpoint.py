@@ -22,6 +22,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from colorgen.models.official import convert_official, is_official_checkpoint
+
 FORMAT_VERSION = 1
 # keys of a `model` config that describe the run, not constructor arguments
 META_KEYS = ("name",)
@@ -56,23 +58,46 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint dict (tensors only, no pickled code)."""
+    """Read a checkpoint dict (tensors only, no pickled code).
+
+    An official WebColor Lightning ``.ckpt`` is recognised by its content and converted in
+    memory (:func:`colorgen.models.official.convert_official`), so every caller sees the
+    colorgen format.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} not found; train first (python -m colorgen.train)")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    if is_official_checkpoint(ckpt):
+        return convert_official(ckpt, path)
+    return ckpt
 
 
 def load_model(
     path: str | os.PathLike, map_location: str | torch.device = "cpu"
 ) -> tuple[nn.Module, DictConfig]:
-    """Rebuild the model from the config stored in the checkpoint and load its weights (eval mode)."""
+    """Rebuild the model from the config stored in the checkpoint and load its weights (eval mode).
+
+    Works on colorgen checkpoints and on official WebColor ``.ckpt`` files alike.
+    """
     ckpt = load_checkpoint(path, map_location)
     cfg = OmegaConf.create(ckpt["config"])
-    model = build_model(cfg.model)
+    model_cfg = _legacy_switches(_plain(cfg.model), ckpt["model"])
+    model = build_model(model_cfg)
     model.load_state_dict(ckpt["model"])
     model.to(map_location).eval()
     return model, cfg
+
+
+def _legacy_switches(model_cfg: dict[str, Any], state: Mapping[str, Any]) -> dict[str, Any]:
+    """Checkpoints written before a switch existed keep the behaviour they were trained with.
+
+    ``final_norm`` (NAR, upsampler) defaults to the official False now; a checkpoint whose
+    config does not say and whose weights hold ``transformer.norm.*`` had the final norm.
+    """
+    if "final_norm" not in model_cfg and str(model_cfg.get("_target_", "")).endswith((".NAR", ".ColorUpsampler")):
+        model_cfg = {**model_cfg, "final_norm": "transformer.norm.weight" in state}
+    return model_cfg
 
 
 def _plain(cfg: Mapping[str, Any]) -> dict[str, Any]:
