@@ -108,7 +108,12 @@ def _load_half(files: DataFiles, split: str, splits: dict[str, list[str]] | None
     is_test2 = split == "test2"
     graphs = [page_to_data(p, is_test2) for p in read_pages(files.hdf5, splits[split])]
     ds = GraphList(graphs)
-    _save_atomic({"key": key, "data": ds._data, "slices": ds.slices, "pages": len(graphs)}, path)
+    try:
+        _save_atomic({"key": key, "data": ds._data, "slices": ds.slices, "pages": len(graphs)}, path)
+    except OSError as err:  # a read-only data folder (e.g. a shared fixture): work uncached
+        log.warning("cannot write the cache %s (%s): %s pages processed without caching; "
+                    "set data.cache_dir to a writable folder", path, err, split)
+        return ds
     log.info("cached %d %s pages of %s at %s", len(graphs), split, files.name, path)
     return ds
 
