@@ -75,6 +75,9 @@ class AR(NeuralGenerator):
     def loss(self, batch: Any) -> dict[str, Tensor]:
         return generator_loss(self.teacher_forcing_logits(batch), batch)
 
+    def forward_logits(self, batch: Any) -> StyleLogits:
+        return self.teacher_forcing_logits(batch)
+
     @torch.no_grad()
     def generate(
         self,

@@ -89,6 +89,13 @@ class Generator(nn.Module):
         """Per-element class logits (models that decode element by element override ``generate``)."""
         raise NotImplementedError
 
+    def forward_logits(self, batch: Any) -> StyleLogits:
+        """The logits of the official ``forward()``: what its validation accuracy scores.
+
+        Teacher-forced for AR, a posterior sample of z for CVAE, else :meth:`logits`.
+        """
+        return self.logits(batch)
+
     @torch.no_grad()
     def generate(
         self,

@@ -73,11 +73,19 @@ class CVAE(NeuralGenerator):
         )
         return self.style_decoder(out[mask])
 
-    def loss(self, batch: Any) -> dict[str, Tensor]:
+    def forward_logits(self, batch: Any) -> StyleLogits:
+        """Decoder logits for a posterior sample ``z = mu + eps * sigma`` (the official forward)."""
+        return self._posterior_pass(batch)[0]
+
+    def _posterior_pass(self, batch: Any) -> tuple[StyleLogits, Tensor, Tensor]:
         content = self.content_encoder(batch)
         mu, logvar = self.posterior(batch, content)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        out = generator_loss(self.decode(batch, content, z), batch)
+        return self.decode(batch, content, z), mu, logvar
+
+    def loss(self, batch: Any) -> dict[str, Tensor]:
+        logits, mu, logvar = self._posterior_pass(batch)
+        out = generator_loss(logits, batch)
         kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean()
         out["loss_ce"] = out["loss"]
         out["loss_kl"] = kl

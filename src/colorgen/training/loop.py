@@ -7,9 +7,12 @@
 2. streams batches whose order is a pure function of ``(seed, epoch)``, so a resumed
    run sees exactly the batches the uninterrupted run would have seen;
 3. steps: loss -> backward -> gradient clipping -> AdamW;
-4. every ``val_every`` steps (and at the end) validates: generators by greedy
-   ``generate()`` RGB accuracy (higher is better), the upsampler by validation loss
-   (lower is better), and writes ``best.pt`` / ``last.pt`` atomically.
+4. every ``val_every`` steps (and at the end) validates and writes ``best.pt`` /
+   ``last.pt`` atomically. ``best.pt`` follows ``trainer.select_best``: ``forward`` (the
+   official rule) = RGB accuracy of ``forward_logits()`` (teacher-forced for AR, a
+   posterior z for CVAE), averaged over batches weighted by pages as Lightning's epoch
+   metric ``val/acc_rgb`` is; ``generate`` = RGB accuracy of free-running greedy
+   ``generate()``. The upsampler is picked by validation loss (lower is better) either way.
 
 Stats is not optimised: one counting pass (``model.fit(loader)``), then the same
 validation and checkpoints. Validation runs inside ``torch.random.fork_rng`` so it never
@@ -102,15 +105,25 @@ def model_kind(model: nn.Module) -> str:
     return "generator"
 
 
-def target_metric(kind: str) -> tuple[str, str]:
+SELECT_BEST = ("forward", "generate")
+
+
+def target_metric(kind: str, select_best: str = "forward") -> tuple[str, str]:
     """The validation metric that picks ``best.pt`` and whether higher or lower is better."""
-    return ("val/loss", "min") if kind == "upsampler" else ("val/rgb_acc", "max")
+    if select_best not in SELECT_BEST:
+        raise ValueError(f"trainer.select_best={select_best!r}; choose from {SELECT_BEST}")
+    if kind == "upsampler":
+        return "val/loss", "min"
+    return ("val/forward_rgb_acc", "max") if select_best == "forward" else ("val/rgb_acc", "max")
 
 
 @torch.no_grad()
 def validate(model: nn.Module, dataset: Sequence, batch_size: int, device: torch.device,
-             seed: int, max_pages: int | None = None) -> dict[str, float]:
-    """Validation loss (where the model has one) and, for generators, greedy RGB / alpha accuracy."""
+             seed: int, max_pages: int | None = None, select_best: str = "forward") -> dict[str, float]:
+    """Validation loss (where the model has one) and, for generators, the accuracy that
+    ``select_best`` names: ``forward`` (``val/forward_{rgb,alpha}_acc``) or greedy
+    ``generate`` (``val/{rgb,alpha}_acc``)."""
+    target_metric(model_kind(model), select_best)  # validates the rule
     kind = model_kind(model)
     if max_pages is not None:
         dataset = dataset[: int(max_pages)]
@@ -119,6 +132,7 @@ def validate(model: nn.Module, dataset: Sequence, batch_size: int, device: torch
     greedy = DecodingConfig()
     gen = torch.Generator(device=device).manual_seed(seed)
     losses: dict[str, float] = {}
+    weighted: dict[str, float] = {}  # forward accuracy x pages, summed over batches
     n_graphs = 0
     preds, targets = {"rgb": [], "alpha": []}, {"rgb": [], "alpha": []}
     devices = [device.index or 0] if device.type == "cuda" else []
@@ -129,7 +143,14 @@ def validate(model: nn.Module, dataset: Sequence, batch_size: int, device: torch
                 for k, v in model.loss(batch).items():
                     losses[k] = losses.get(k, 0.0) + float(v) * batch.num_graphs
             n_graphs += batch.num_graphs
-            if kind != "upsampler":
+            if kind != "upsampler" and select_best == "forward":
+                logits = model.forward_logits(batch)
+                rgb_t, alpha_t = target_classes(batch)
+                for part, tgt, text, bg in (("rgb", rgb_t, logits.text_rgb, logits.bg_rgb),
+                                            ("alpha", alpha_t, logits.text_alpha, logits.bg_alpha)):
+                    acc = accuracy(scored(batch, text, bg).argmax(-1).cpu(), tgt.cpu())
+                    weighted[part] = weighted.get(part, 0.0) + acc * batch.num_graphs
+            elif kind != "upsampler":
                 colors = model.generate(batch, greedy, generator=gen)
                 rgb_t, alpha_t = target_classes(batch)
                 preds["rgb"].append(scored(batch, colors.text_rgb, colors.bg_rgb).cpu())
@@ -138,7 +159,10 @@ def validate(model: nn.Module, dataset: Sequence, batch_size: int, device: torch
                 targets["alpha"].append(alpha_t.cpu())
     model.train(was_training)
     out = {f"val/{k}": v / max(n_graphs, 1) for k, v in losses.items()}
-    if kind != "upsampler":
+    if kind != "upsampler" and select_best == "forward":
+        out["val/forward_rgb_acc"] = weighted.get("rgb", float("nan")) / max(n_graphs, 1)
+        out["val/forward_alpha_acc"] = weighted.get("alpha", float("nan")) / max(n_graphs, 1)
+    elif kind != "upsampler":
         out["val/rgb_acc"] = accuracy(torch.cat(preds["rgb"]), torch.cat(targets["rgb"]))
         out["val/alpha_acc"] = accuracy(torch.cat(preds["alpha"]), torch.cat(targets["alpha"]))
     return out
@@ -182,7 +206,8 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
         torch.set_num_threads(int(tr.num_threads))
     model.to(device)
     kind = model_kind(model)
-    metric_name, mode = target_metric(kind)
+    select_best = str(tr.get("select_best", "forward"))
+    metric_name, mode = target_metric(kind, select_best)
     max_minutes = tr.get("max_minutes")
     deadline = None if max_minutes is None else time.monotonic() + 60.0 * float(max_minutes)
 
@@ -220,7 +245,7 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
         ``stopped`` names why training ended here (``fit`` / ``max_steps`` / ``max_minutes``).
         """
         nonlocal best
-        metrics = validate(model, val_set, batch_size, device, seed, tr.get("val_max_pages"))
+        metrics = validate(model, val_set, batch_size, device, seed, tr.get("val_max_pages"), select_best)
         logger.log(metrics, step)
         value = float(metrics.get(metric_name, float("nan")))
         state = {"config": config, "model": model.state_dict(), "step": step, "rng": get_rng_state(),
