@@ -58,7 +58,7 @@ def test_smoke_training_writes_checkpoints_and_metrics(model, data_overrides, tm
     assert val and all(r[result.metric_name] is not None for r in val)
     if model == "stats":
         assert last["optimizer"] is None and last["step"] == 1
-        assert result.metric_name == "val/rgb_acc" and 0.0 <= result.best_metric <= 1.0
+        assert result.metric_name == "val/forward_rgb_acc" and 0.0 <= result.best_metric <= 1.0
     else:
         assert last["step"] == cfg.trainer.max_steps
         assert sorted(train_rows(result.jsonl_path)) == list(range(1, cfg.trainer.max_steps + 1))
