@@ -15,7 +15,7 @@ from torch_geometric.data import Batch
 
 from colorgen.decoding import DecodingConfig
 from colorgen.models import AR, CVAE, NAR, Colors, ColorUpsampler, Stats
-from colorgen.models.base import ground_truth_colors, target_classes
+from colorgen.models.base import ground_truth_colors, target_classes, to_dense
 from colorgen.models.transformer import Decoder, Encoder
 from graph_fixtures import mixed_batch, random_page, single_node_batch
 
@@ -291,3 +291,81 @@ def test_layers_match_pytorch_pre_norm_transformer() -> None:
     real = ~pad
     torch.testing.assert_close(mem[real], mem_ref[real], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(out[real], out_ref[real], rtol=1e-4, atol=1e-5)
+
+
+# -------------------------------------------------------------- official defaults and switches
+
+
+def test_final_norm_switch_adds_exactly_the_previous_layer_norm() -> None:
+    """final_norm=False (official) drops only transformer.norm; True gives the pre-issue-11 model."""
+    batch = mixed_batch()
+    for name in ("nar", "upsampler"):
+        official, previous = build(name), build(name, final_norm=True)
+        assert not any(k.startswith("transformer.norm") for k in official.state_dict())
+        extra = set(previous.state_dict()) - set(official.state_dict())
+        assert extra == {"transformer.norm.weight", "transformer.norm.bias"}
+        for k, v in official.state_dict().items():  # same seed, same draws: the norm consumes no RNG
+            assert torch.equal(v, previous.state_dict()[k]), k
+    nar, nar_norm = build("nar").eval(), build("nar", final_norm=True).eval()
+    with torch.no_grad():
+        nar_norm.transformer.norm.weight.uniform_(0.5, 1.5)
+        nar_norm.transformer.norm.bias.uniform_(-0.5, 0.5)
+        src, mask = to_dense(batch, nar.content_encoder(batch))
+        hidden = nar.transformer(nar.positional_encoding(src), key_padding_mask=~mask)[mask]
+        want = nar_norm.style_decoder(nar_norm.transformer.norm(hidden))
+        got = nar_norm.logits(batch)
+    for a, b in zip(got, want, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_encoder_without_final_norm_matches_pytorch_transformer_encoder() -> None:
+    """The official NAR / upsampler stack: nn.TransformerEncoder(norm_first layers) with no norm."""
+    torch.manual_seed(0)
+    d, h, ff, n = 32, 4, 64, 2
+    layer = nn.TransformerEncoderLayer(d, h, ff, 0.1, batch_first=True, norm_first=True)
+    ref = nn.TransformerEncoder(layer, n, enable_nested_tensor=False).eval()
+    enc = Encoder(d, h, n, ff, 0.1, final_norm=False).eval()
+    enc.load_state_dict(ref.state_dict())  # strict: same keys, no norm on either side
+    src = torch.randn(2, 6, d)
+    pad = torch.zeros(2, 6, dtype=torch.bool)
+    pad[1, 4:] = True
+    with torch.no_grad():
+        torch.testing.assert_close(enc(src, pad)[~pad], ref(src, src_key_padding_mask=pad)[~pad],
+                                   rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["ar", "cvae"])
+def test_transformer_init_switch(name: str) -> None:
+    """xavier (official, as nn.Transformer) re-draws every matrix; layer keeps the layers' own init."""
+    d, ff = TINY["d_model"], TINY["d_ff"]
+    xavier, layer = build(name), build(name, transformer_init="layer")
+    for model, bound in ((xavier, (6 / (d + ff)) ** 0.5), (layer, 1 / d**0.5)):
+        w = model.transformer.encoder.layers[0].linear1.weight  # [ff, d]
+        assert float(w.abs().max()) <= bound
+        assert float(w.abs().max()) > 0.9 * bound
+    for k, v in xavier.content_encoder.state_dict().items():  # built before the transformer
+        assert torch.equal(v, layer.content_encoder.state_dict()[k]), k
+    with pytest.raises(ValueError, match="transformer init"):
+        build(name, transformer_init="kaiming")
+
+
+def test_checkpoint_from_before_the_switch_keeps_its_final_norm(tmp_path: Path) -> None:
+    from colorgen.training.checkpoint import load_model, save_checkpoint
+
+    old = build("nar", final_norm=True).eval()
+    cfg = {"name": "nar", "_target_": "colorgen.models.NAR", **TINY}  # no final_norm key: an old config
+    save_checkpoint(tmp_path / "old.pt", {"config": {"model": cfg}, "model": old.state_dict(), "step": 1})
+    loaded, _ = load_model(tmp_path / "old.pt")
+    batch = mixed_batch()
+    with torch.no_grad():
+        for a, b in zip(loaded.logits(batch), old.logits(batch), strict=True):
+            assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_model_yaml_defaults_are_official(name: str) -> None:
+    cfg = OmegaConf.load(CONF / f"{name}.yaml")
+    if name in ("nar", "upsampler"):
+        assert cfg.final_norm is False
+    else:
+        assert cfg.transformer_init == "xavier"
