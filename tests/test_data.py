@@ -221,3 +221,16 @@ def test_stats(fixture_data):
     assert sum(train["tags"].values()) == train["elements"]
     top = train["top_bg_rgb"]
     assert [c for _, c in top] == sorted((c for _, c in top), reverse=True)
+
+
+def test_unwritable_cache_dir_loads_uncached_with_a_warning(fixture_data, tmp_path, caplog):
+    """A read-only data folder (e.g. the official fixture) still loads; nothing is written there."""
+    cfg, pages = fixture_data
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("")  # a file where the cache folder would go: mkdir fails even as root
+    with caplog.at_level("WARNING"):
+        ds = load_split({**cfg, "cache_dir": str(blocker / "cache")}, "test1")
+    assert len(ds) > 0 and "cannot write the cache" in caplog.text
+    assert blocker.read_text() == ""
+    cached = load_split({**cfg, "cache_dir": str(tmp_path / "cache")}, "test1")
+    assert ds.page_ids == cached.page_ids and torch.equal(ds._data.bg_rgb, cached._data.bg_rgb)

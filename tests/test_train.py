@@ -196,3 +196,17 @@ def test_save_checkpoint_replaces_atomically(tmp_path):
     save_checkpoint(path, {"step": 2})
     assert load_checkpoint(path)["step"] == 2
     assert [p.name for p in path.parent.iterdir()] == ["last.pt"]
+
+
+@pytest.mark.parametrize(("rule", "metric"), [("forward", "val/forward_rgb_acc"), ("generate", "val/rgb_acc")])
+def test_select_best_rule_picks_the_named_accuracy(rule, metric, data_overrides, tmp_path):
+    """forward (official): teacher-forced AR accuracy picks best.pt; generate: free-running greedy."""
+    cfg = make_cfg(data_overrides, tmp_path / "ckpt", "model=ar", f"trainer.select_best={rule}")
+    result = run(cfg, tmp_path / "run")
+    assert result.metric_name == metric
+    val = [r for r in read_jsonl(result.jsonl_path) if metric in r]
+    assert [r["step"] for r in val] == [3, 6]
+    assert result.best_metric == max(r[metric] for r in val)
+    assert load_checkpoint(result.best_path)["best_metric"] == result.best_metric
+    other = "val/rgb_acc" if rule == "forward" else "val/forward_rgb_acc"
+    assert all(other not in r for r in val)  # only the chosen rule is computed
