@@ -281,7 +281,7 @@ class SequenceConstraint:
         par = self.parent[:, i]
         b = torch.arange(bsz, device=par.device)
         below = torch.where((par >= 0)[:, None], self.eff[b, par.clamp(min=0)], _white(bsz, par.device))
-        self.decoder.residuals = Residuals(*(None if r is None else r[:, i] for r in self.dense_res))
+        self.decoder.residuals = Residuals(*(None if r is None else r[:, i] for r in (self.dense_res.text, self.dense_res.bg)))
         classes, self.eff[:, i] = self.decoder(tuple(logits), below, self.has_text[:, i], self.required[:, i])
         return classes
 
