@@ -56,6 +56,10 @@ _CLASS_BINS = torch.stack(
     dim=-1,
 ).double()  # [512, 3]
 
+_C8 = torch.arange(256, dtype=torch.float64) / 255.0
+_LINEAR = torch.where(_C8 <= 0.04045, _C8 / 12.92, ((_C8 + 0.055) / 1.055) ** 2.4)  # per 8-bit value
+_WEIGHTS = torch.tensor([0.2126, 0.7152, 0.0722], dtype=torch.float64)
+
 Classes = tuple[Tensor, Tensor, Tensor, Tensor]  # text_rgb, text_alpha, bg_rgb, bg_alpha (Colors order)
 C = TypeVar("C", bound=tuple)
 
@@ -101,10 +105,31 @@ class Residuals:
         return (given if rows is None else given[rows]).double()
 
 
-def _ratios(palette: Tensor, alpha: Tensor, eff: Tensor) -> Tensor:
-    """Contrast ``[n, 512]`` of every palette colour (at ``alpha``) over opaque backgrounds ``[n, 3]``."""
-    fg = composite(torch.cat([palette, alpha[:, None, None].expand(-1, palette.size(1), 1)], -1), eff[:, None, :])
-    return contrast_ratio(relative_luminance(fg), relative_luminance(eff)[:, None])
+def palette_luminance(res: Tensor) -> Tensor:
+    """Relative luminance ``[n, 512]`` of every class's opaque rendered colour, from 3 x 8 channel values.
+
+    Why: the luminance is a sum over channels, and each channel takes only 8 values per row, so
+    the 512 x 3 palette is never built (the hot path of constrained decoding).
+    """
+    r = res[:, :3].double().clamp(0, 1)
+    values = torch.round(BIN_WIDTH * torch.arange(8, dtype=torch.float64, device=r.device) + (BIN_WIDTH - 1) * r[..., None])
+    weighted = _LINEAR[values.long()] * _WEIGHTS.to(r.device)[None, :, None]  # [n, 3, 8]
+    bins = _CLASS_BINS.long().to(r.device)
+    return weighted[:, 0, bins[:, 0]] + weighted[:, 1, bins[:, 1]] + weighted[:, 2, bins[:, 2]]
+
+
+def _ratios(alpha: Tensor, eff: Tensor, res: Tensor) -> Tensor:
+    """Contrast ``[n, 512]`` of every class (rendered with ``res``, at ``alpha``) over opaque ``eff [n, 3]``."""
+    lum_bg = relative_luminance(eff)[:, None]
+    opaque = alpha >= 1.0
+    lum = torch.empty(len(alpha), NUM_RGB_CLASSES, dtype=torch.float64, device=eff.device)
+    if bool(opaque.any()):  # the common case: no palette, no power function
+        lum[opaque] = palette_luminance(res[opaque])
+    if bool((~opaque).any()):
+        pal, a = rgb_palette(res[~opaque]), alpha[~opaque]
+        fg = composite(torch.cat([pal, a[:, None, None].expand(-1, pal.size(1), 1)], -1), eff[~opaque][:, None, :])
+        lum[~opaque] = relative_luminance(fg)
+    return contrast_ratio(lum, lum_bg)
 
 
 def _nearest(palette: Tensor, ref: Tensor, allowed: Tensor, score: Tensor) -> Tensor:
@@ -147,25 +172,23 @@ class NodeDecoder:
         need = required[t].double() + MARGIN
         ta_t = ta[t].clone()
         tres = self.residuals.rows("text", t_rows, ta_t)
-        pal = rgb_palette(tres)
-        ratio = _ratios(pal, alpha_value(ta_t, tres), eff[t])
+        ratio = _ratios(alpha_value(ta_t, tres), eff[t], tres)
         none = ~(ratio >= need[:, None]).any(1)
         if bool(none.any()):  # 1. the drawn alpha is too faint for any colour: opaque text
             ta_t[none] = OPAQUE
             tres = self.residuals.rows("text", t_rows, ta_t)
-            pal = rgb_palette(tres)
-            ratio[none] = _ratios(pal[none], alpha_value(ta_t[none], tres[none]), eff[t[none]])
+            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), eff[t[none]], tres[none])
             none = ~(ratio >= need[:, None]).any(1)
         if bool(none.any()):  # 2. no text colour can work here: change the element's background
             fix = t[none]
             new_bc, new_ba = self._legible_background(
-                bc[fix], bres[fix], below[fix].double(), pal[none], alpha_value(ta_t[none], tres[none]),
+                bc[fix], bres[fix], below[fix].double(), rgb_palette(tres[none]), alpha_value(ta_t[none], tres[none]),
                 need[none], None if rows is None else rows[fix],
             )
             bc[fix], ba[fix] = new_bc, new_ba
             bres = self.residuals.rows("bg", rows, ba)
             eff = composite(rendered_rgba(bc, ba, bres), below.double())
-            ratio[none] = _ratios(pal[none], alpha_value(ta_t[none], tres[none]), eff[fix])
+            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), eff[fix], tres[none])
         legible = ratio >= need[:, None]
         masked = lg_text_rgb[t].masked_fill(~legible, float("-inf"))
         ok = torch.isfinite(masked).any(1)
@@ -175,8 +198,9 @@ class NodeDecoder:
         if bool((~ok).any()):  # 3. the model gives every legible class zero probability
             bad = (~ok).nonzero().squeeze(1)
             best = lg_text_rgb[t[bad]].argmax(1)
-            ref = pal[bad, best]
-            choice[bad] = _nearest(pal[bad], ref, legible[bad], ratio[bad])
+            pal = rgb_palette(tres[bad])
+            ref = pal[torch.arange(bad.numel(), device=pal.device), best]
+            choice[bad] = _nearest(pal, ref, legible[bad], ratio[bad])
         tc[t], ta[t] = choice, ta_t
         return (tc, ta, bc, ba), eff
 
