@@ -4,6 +4,11 @@
 sampling from the (top-k filtered) distribution. Filtering follows the published
 ``top_k_top_p_filtering``: the smallest set of classes whose cumulative probability reaches
 ``top_p`` is kept, and the best class is always kept.
+
+``contrast`` (``None`` | ``"aa"`` | ``"aaa"``) switches on legible-by-construction decoding
+(:mod:`colorgen.constrained`): text colours are drawn only among the classes that meet the WCAG
+ratio against their effective background. ``None`` (default) is the published behaviour,
+bit for bit.
 """
 
 from __future__ import annotations
@@ -24,8 +29,13 @@ class DecodingConfig:
     top_k: int = 0  # 0 = off
     top_p: float = 0.0  # 0 = keep only the best class, 1 = no nucleus filtering
     temperature: float = 1.0
+    contrast: str | None = None  # None = published; "aa" / "aaa" = WCAG-constrained text colours
 
     def __post_init__(self) -> None:
+        if isinstance(self.contrast, str):
+            object.__setattr__(self, "contrast", self.contrast.lower())
+        if self.contrast is not None and self.contrast not in ("aa", "aaa"):
+            raise ValueError(f"contrast must be null, 'aa' or 'aaa', got {self.contrast!r}")
         if self.top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {self.top_k}")
         if not 0.0 <= self.top_p <= 1.0:

@@ -2,6 +2,8 @@
 
 Bookkeeping for the tree encoder is computed here once (cached with the dataset): per-node
 depth, so each level of the bottom-up / top-down pass is a single batched scatter.
+``font_size`` (CSS px) / ``font_weight`` carry the optional extraction extras; official files
+lack them and get 0 (unknown), i.e. every text counts as normal size for the contrast model.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from .colors import ColorFormatError, encode_color
 from .tags import tag_index
 from .webcolor_format import IMG_FEAT_DIM, MAX_ELEMENTS, TEXT_FEAT_DIM, DataValidationError, RawPage
 
-PROCESSING_VERSION = 1  # bump when this conversion changes: caches are rebuilt
+PROCESSING_VERSION = 2  # bump when this conversion changes: caches are rebuilt (2: font size/weight)
 
 
 def _feature(page_id: str, i: int, name: str, value, dim: int, pad_from: int | None = None) -> np.ndarray:
@@ -97,6 +99,10 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
     bgimg_feat = np.stack(
         [_feature(pid, i, "bgimg_feat", e.bgimg_feat, IMG_FEAT_DIM, pad_from=IMG_FEAT_DIM - 1) for i, e in enumerate(els)]
     )
+    # optional extras (our extraction only): 0 = unknown, which the contrast model reads as
+    # normal-size, normal-weight text (the stricter WCAG threshold), as for every official file
+    font_size = np.array([e.font_size or 0.0 for e in els], dtype=np.float32)
+    font_weight = np.array([e.font_weight or 0 for e in els], dtype=np.int64)
     child = np.flatnonzero(parents >= 0)
     return Data(
         num_nodes=n,
@@ -114,6 +120,8 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
         bg_res=torch.from_numpy(bg_res),
         edge_index=torch.from_numpy(np.stack([child, parents[child]])),
         depth=torch.from_numpy(depth),
+        font_size=torch.from_numpy(font_size),
+        font_weight=torch.from_numpy(font_weight),
         is_test2=torch.tensor([is_test2]),
         page_id=pid,
     )

@@ -38,6 +38,11 @@ class RawElement:
     text_feat: Sequence[float] | None = None
     img_feat: Sequence[float] | None = None
     bgimg_feat: Sequence[float] | None = None
+    # optional extras, not in the published files (FORMAT.md): the text's computed font size in
+    # CSS px and numeric weight, so the contrast model knows WCAG "large text". Files without them
+    # load unchanged; readers then treat all text as normal size (the stricter 4.5:1 at AA).
+    font_size: float | None = None
+    font_weight: int | None = None
 
 
 @dataclass
@@ -72,6 +77,10 @@ def write_webcolor(h5_path: str | os.PathLike, pages: Iterable[RawPage]) -> int:
                         value = getattr(el, key)
                         if value is not None:
                             d.attrs[key] = np.asarray(value, dtype=np.float32)
+                    if el.font_size is not None:
+                        d.attrs["font_size"] = np.float32(el.font_size)
+                    if el.font_weight is not None:
+                        d.attrs["font_weight"] = np.int64(el.font_weight)
                 n += 1
         os.replace(tmp, path)
     except BaseException:
@@ -128,6 +137,8 @@ def read_page(group: h5py.Group) -> RawPage:
                 text_feat=np.asarray(a["text_feat"], dtype=np.float32) if "text_feat" in a else None,
                 img_feat=np.asarray(a["img_feat"], dtype=np.float32) if "img_feat" in a else None,
                 bgimg_feat=np.asarray(a["bgimg_feat"], dtype=np.float32) if "bgimg_feat" in a else None,
+                font_size=float(a["font_size"]) if "font_size" in a else None,
+                font_weight=int(a["font_weight"]) if "font_weight" in a else None,
             )
         )
     return RawPage(page_id=page_id, elements=elements)

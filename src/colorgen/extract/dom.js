@@ -183,6 +183,8 @@
       selector,
       background_color: cs.backgroundColor,
       color: cs.color,
+      font_size: parseFloat(cs.fontSize) || 0,        // computed px (for WCAG large text)
+      font_weight: parseInt(cs.fontWeight, 10) || 400,  // computed numeric weight
       background_image: cs.backgroundImage,
       text_pieces: pieces,
       text_from_pseudo: pseudo,

@@ -21,6 +21,8 @@ from .colors import ColorConversionError, to_rgb_string
 from .features import (
     background_kind,
     first_url,
+    font_size,
+    font_weight,
     image_feat,
     is_svg_bytes,
     local_bytes,
@@ -129,6 +131,8 @@ async def extract_elements(page: Page, page_id: str, origin: str, root: Path, vi
             text_feat=text_feat(it["text_pieces"], it["text_from_pseudo"]) if is_text[i] else None,
             img_feat=img_feats[i],
             bgimg_feat=bgimg_feats[i],
+            font_size=font_size(it) if is_text[i] else None,
+            font_weight=font_weight(it) if is_text[i] else None,
         )
         for i, it in enumerate(items)
     ]

@@ -37,6 +37,21 @@ def text_feat(pieces: Sequence[str], from_pseudo: bool) -> list[float]:
     return feat
 
 
+def font_size(item: dict) -> float | None:
+    """Computed font size in CSS px of an element read by ``dom.js``; ``None`` when unreadable.
+
+    Why: WCAG's "large text" (>= 24 px, or >= 18.66 px bold) only needs 3:1 instead of 4.5:1.
+    """
+    size = item.get("font_size")
+    return float(size) if isinstance(size, int | float) and size > 0 else None
+
+
+def font_weight(item: dict) -> int | None:
+    """Computed numeric font weight (400 normal, 700 bold); ``None`` when unreadable."""
+    weight = item.get("font_weight")
+    return int(weight) if isinstance(weight, int | float) and 1 <= weight <= 1000 else None
+
+
 def image_feat(is_svg: bool, width: int, height: int, bands: int, means: Sequence[float], stds: Sequence[float]) -> list[float]:
     """``[is_svg, w, h, bands, w/h, mean RGBA, std RGBA]`` (means/stds of RGBA in [0, 1])."""
     feat = [float(is_svg), float(width), float(height), float(bands), float(width) / float(height) if height else 0.0]

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from colorgen.constrained import SequenceConstraint
 from colorgen.decoding import DecodingConfig
 from colorgen.models.base import (
     Colors,
@@ -107,6 +108,7 @@ class AR(NeuralGenerator):
         has_text, _ = to_dense(batch, batch.has_text)
         forced_dense = None if forced is None else Colors(*(to_dense(batch, c)[0] for c in forced))
         cache = self.transformer.decoder.init_cache(memory) if incremental else None
+        constraint = None if decoding.contrast is None else SequenceConstraint(batch, decoding, generator)
         inputs = [self.bos.expand(bsz, 1, -1)]
         steps: list[tuple[Colors, StyleLogits]] = []
         for i in range(length):
@@ -117,12 +119,18 @@ class AR(NeuralGenerator):
                 tgt = self.positional_encoding(torch.cat(inputs, dim=1))
                 h = self.transformer.decoder(tgt, memory, True, pad[:, : i + 1], pad)[:, -1]
             logits = self.style_decoder(h)
-            colors = decode_logits(logits, decoding, generator)
+            if constraint is None:
+                colors = decode_logits(logits, decoding, generator)
+            else:  # legible text colours; later elements are conditioned on them
+                colors = Colors(*constraint.step(i, logits))
             steps.append((colors, logits))
             if i + 1 < length:
                 fed = colors if forced_dense is None else Colors(*(c[:, i] for c in forced_dense))
                 inputs.append(encode_style(self.style_encoder, fed, has_text[:, i])[:, None])
-        return _stack([c for c, _ in steps], mask), _stack([lg for _, lg in steps], mask)
+        colors_out = _stack([c for c, _ in steps], mask)
+        if constraint is not None:
+            colors_out = constraint.finish(colors_out)
+        return colors_out, _stack([lg for _, lg in steps], mask)
 
 
 def _stack(steps: list[Any], mask: Tensor) -> Any:

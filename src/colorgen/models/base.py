@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from colorgen.constrained import decode_tree
 from colorgen.data.batching import to_dense
 from colorgen.data.webcolor_format import MAX_ELEMENTS
 from colorgen.decoding import DecodingConfig, sample
@@ -67,10 +68,21 @@ def generator_loss(logits: StyleLogits, batch: Any) -> dict[str, Tensor]:
 
 
 def decode_logits(
-    logits: StyleLogits, decoding: DecodingConfig, generator: torch.Generator | None = None
+    logits: StyleLogits,
+    decoding: DecodingConfig,
+    generator: torch.Generator | None = None,
+    batch: Any = None,
 ) -> Colors:
-    """Turn logits into classes with the shared decoding rule."""
-    return Colors(*(sample(lg, decoding, generator) for lg in logits))
+    """Turn logits into classes with the shared decoding rule.
+
+    With ``decoding.contrast`` set, text colours are constrained to legible ones, decided in tree
+    order (:func:`colorgen.constrained.decode_tree`), which needs the ``batch`` (tree and fonts).
+    """
+    if decoding.contrast is None:
+        return Colors(*(sample(lg, decoding, generator) for lg in logits))
+    if batch is None:
+        raise ValueError(f"decoding.contrast={decoding.contrast!r} needs the batch (the page tree) to decode")
+    return Colors(*decode_tree(batch, logits, decoding, generator))
 
 
 def encoder_options(encoder: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -104,7 +116,7 @@ class Generator(nn.Module):
         generator: torch.Generator | None = None,
     ) -> Colors:
         """Colour classes for every element of the batch: its logits through the shared decoding rule."""
-        return decode_logits(self.logits(batch), decoding or DecodingConfig(), generator)
+        return decode_logits(self.logits(batch), decoding or DecodingConfig(), generator, batch)
 
 
 class Upsampler(nn.Module):

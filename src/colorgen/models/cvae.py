@@ -104,5 +104,5 @@ class CVAE(NeuralGenerator):
             content.shape, generator=generator, device=content.device, dtype=content.dtype
         )
         return decode_logits(
-            self.decode(batch, content, z), decoding or DecodingConfig(), generator
+            self.decode(batch, content, z), decoding or DecodingConfig(), generator, batch
         )

@@ -1,0 +1,316 @@
+"""Legible by construction: decoding that only draws text colours meeting the WCAG contrast ratio.
+
+Why masking and not repair: sampling must stay sampling. Each text element's RGB distribution is
+masked to the classes whose *rendered* colour (bin + residual, alpha composited) reaches the
+required ratio (:mod:`colorgen.metrics.contrast`) against its effective background, then the
+usual decoding rule (temperature, top-k, top-p, argmax) runs on what is left. Fallbacks, in order,
+when the mask leaves nothing:
+
+1. no class is legible at the drawn text alpha -> the text becomes opaque (alpha class 7);
+2. still none -> the element's own background changes: the opaque class nearest in CIELAB to the
+   drawn one against which some text class is legible (a background is then the only thing left);
+3. legible classes exist but the model gives them all zero probability (Stats' unseen classes)
+   -> the legible class nearest in CIELAB to the model's best class.
+
+Backgrounds are decided parents first, so a child sees its ancestors' final colours: the tree
+generators (NAR, CVAE, Stats) decode level by level (:func:`decode_tree`), AR element by element
+(:class:`SequenceConstraint`). Colours are the ones that will be rendered: pass the residuals
+(e.g. the Upsampler's) through :class:`Residuals`; without them the renderer's own rule applies
+(bin centres, alpha bins 0 / 7 fully transparent / opaque, as ``render.recolor.default_residuals``).
+With an Upsampler, whose residuals depend on the classes, run :func:`enforce_contrast` on the
+final classes with the residuals that will be rendered: it keeps every legible choice and moves
+only the failing ones, so the rendered page is legible exactly.
+
+The ratio needed is ``required + MARGIN``: axe-core passes only ratios strictly above the
+threshold, and a small margin absorbs the browser's alpha serialisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import torch
+from torch import Tensor
+
+from colorgen.data.batching import to_dense
+from colorgen.data.colors import BIN_WIDTH, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
+from colorgen.decoding import DecodingConfig, sample
+from colorgen.metrics.contrast import (
+    CANVAS,
+    composite,
+    contrast_ratio,
+    depth_levels,
+    font_of,
+    large_text,
+    parent_index,
+    relative_luminance,
+    required_ratio,
+    srgb_to_lab,
+)
+
+MARGIN = 0.01
+OPAQUE = NUM_ALPHA_CLASSES - 1
+_CLASS_BINS = torch.stack(
+    [torch.arange(NUM_RGB_CLASSES) // 64, (torch.arange(NUM_RGB_CLASSES) // 8) % 8, torch.arange(NUM_RGB_CLASSES) % 8],
+    dim=-1,
+).double()  # [512, 3]
+
+_C8 = torch.arange(256, dtype=torch.float64) / 255.0
+_LINEAR = torch.where(_C8 <= 0.04045, _C8 / 12.92, ((_C8 + 0.055) / 1.055) ** 2.4)  # per 8-bit value
+_WEIGHTS = torch.tensor([0.2126, 0.7152, 0.0722], dtype=torch.float64)
+
+Classes = tuple[Tensor, Tensor, Tensor, Tensor]  # text_rgb, text_alpha, bg_rgb, bg_alpha (Colors order)
+C = TypeVar("C", bound=tuple)
+
+
+def default_residuals(alpha_cls: Tensor) -> Tensor:
+    """The renderer's residuals without an upsampler: 0.5, alpha 0 / 1 for the extreme alpha bins."""
+    res = torch.full((*alpha_cls.shape, 4), 0.5, dtype=torch.float64, device=alpha_cls.device)
+    res[..., 3] = torch.where(
+        alpha_cls == 0, 0.0, torch.where(alpha_cls == NUM_ALPHA_CLASSES - 1, 1.0, 0.5)
+    ).double()
+    return res
+
+
+def rgb_palette(res: Tensor) -> Tensor:
+    """Rendered RGB of all 512 classes for rows of residuals ``[n, 4]`` -> ``[n, 512, 3]`` (0-255)."""
+    r = res[:, None, :3].double().clamp(0, 1)
+    return torch.round(BIN_WIDTH * _CLASS_BINS.to(r.device) + (BIN_WIDTH - 1) * r)
+
+
+def alpha_value(alpha_cls: Tensor, res: Tensor) -> Tensor:
+    """Rendered alpha in [0, 1] of alpha classes ``[n]`` with residuals ``[n, 4]``."""
+    a = torch.round(BIN_WIDTH * alpha_cls.double() + (BIN_WIDTH - 1) * res[:, 3].double().clamp(0, 1))
+    return a.clamp(max=255) / 255.0
+
+
+def rendered_rgba(rgb_cls: Tensor, alpha_cls: Tensor, res: Tensor) -> Tensor:
+    """The RGBA ``[n, 4]`` (alpha in [0, 1]) the page will show for these classes and residuals."""
+    rgb = rgb_palette(res)[torch.arange(rgb_cls.numel(), device=rgb_cls.device), rgb_cls]
+    return torch.cat([rgb, alpha_value(alpha_cls, res)[:, None]], dim=-1)
+
+
+@dataclass(frozen=True)
+class Residuals:
+    """Node-aligned residuals ``[N, 4]`` that will be rendered; ``None`` = the renderer's default rule."""
+
+    text: Tensor | None = None
+    bg: Tensor | None = None
+
+    def rows(self, which: str, rows: Tensor | None, alpha_cls: Tensor) -> Tensor:
+        given = self.text if which == "text" else self.bg
+        if given is None:
+            return default_residuals(alpha_cls)
+        return (given if rows is None else given[rows]).double()
+
+
+def palette_luminance(res: Tensor) -> Tensor:
+    """Relative luminance ``[n, 512]`` of every class's opaque rendered colour, from 3 x 8 channel values.
+
+    Why: the luminance is a sum over channels, and each channel takes only 8 values per row, so
+    the 512 x 3 palette is never built (the hot path of constrained decoding).
+    """
+    r = res[:, :3].double().clamp(0, 1)
+    values = torch.round(BIN_WIDTH * torch.arange(8, dtype=torch.float64, device=r.device) + (BIN_WIDTH - 1) * r[..., None])
+    weighted = _LINEAR[values.long()] * _WEIGHTS.to(r.device)[None, :, None]  # [n, 3, 8]
+    bins = _CLASS_BINS.long().to(r.device)
+    return weighted[:, 0, bins[:, 0]] + weighted[:, 1, bins[:, 1]] + weighted[:, 2, bins[:, 2]]
+
+
+def _ratios(alpha: Tensor, eff: Tensor, res: Tensor) -> Tensor:
+    """Contrast ``[n, 512]`` of every class (rendered with ``res``, at ``alpha``) over opaque ``eff [n, 3]``."""
+    lum_bg = relative_luminance(eff)[:, None]
+    opaque = alpha >= 1.0
+    lum = torch.empty(len(alpha), NUM_RGB_CLASSES, dtype=torch.float64, device=eff.device)
+    if bool(opaque.any()):  # the common case: no palette, no power function
+        lum[opaque] = palette_luminance(res[opaque])
+    if bool((~opaque).any()):
+        pal, a = rgb_palette(res[~opaque]), alpha[~opaque]
+        fg = composite(torch.cat([pal, a[:, None, None].expand(-1, pal.size(1), 1)], -1), eff[~opaque][:, None, :])
+        lum[~opaque] = relative_luminance(fg)
+    return contrast_ratio(lum, lum_bg)
+
+
+def _nearest(palette: Tensor, ref: Tensor, allowed: Tensor, score: Tensor) -> Tensor:
+    """Per row the allowed palette entry nearest in CIELAB to ``ref [n, 3]``; none allowed: best score."""
+    dist = (srgb_to_lab(palette) - srgb_to_lab(ref)[:, None]).norm(dim=-1).masked_fill(~allowed, float("inf"))
+    return torch.where(allowed.any(1), dist.argmin(1), score.argmax(1))
+
+
+class NodeDecoder:
+    """Decodes a set of elements whose parents are final: backgrounds, then legible text colours."""
+
+    def __init__(self, cfg: DecodingConfig, generator: torch.Generator | None, residuals: Residuals | None = None):
+        if cfg.contrast is None:
+            raise ValueError("NodeDecoder needs a contrast level (decoding.contrast = aa / aaa)")
+        self.cfg, self.generator = cfg, generator
+        self.residuals = residuals or Residuals()
+
+    def __call__(
+        self, logits: Any, below: Tensor, has_text: Tensor, required: Tensor, rows: Tensor | None = None
+    ) -> tuple[Classes, Tensor]:
+        """Classes for the rows of ``logits`` (4 tensors, Colors order) and their effective backgrounds.
+
+        ``below``: the parents' effective backgrounds ``[n, 3]``; ``rows``: node indices into the
+        residuals (``None`` = the residuals are already row-aligned).
+        """
+        lg_text_rgb, lg_text_alpha, lg_bg_rgb, lg_bg_alpha = logits
+        g = self.generator
+        ta = sample(lg_text_alpha, self.cfg, g)
+        ba = sample(lg_bg_alpha, self.cfg, g)
+        bc = sample(lg_bg_rgb, self.cfg, g)
+        bres = self.residuals.rows("bg", rows, ba)
+        eff = composite(rendered_rgba(bc, ba, bres), below.double())
+        tc = torch.zeros_like(bc)
+        plain = (~has_text).nonzero().squeeze(1)
+        tc[plain] = sample(lg_text_rgb[plain], self.cfg, g)
+        t = has_text.nonzero().squeeze(1)
+        if t.numel() == 0:
+            return (tc, ta, bc, ba), eff
+        t_rows = None if rows is None else rows[t]
+        need = required[t].double() + MARGIN
+        ta_t = ta[t].clone()
+        tres = self.residuals.rows("text", t_rows, ta_t)
+        ratio = _ratios(alpha_value(ta_t, tres), eff[t], tres)
+        none = ~(ratio >= need[:, None]).any(1)
+        if bool(none.any()):  # 1. the drawn alpha is too faint for any colour: opaque text
+            ta_t[none] = OPAQUE
+            tres = self.residuals.rows("text", t_rows, ta_t)
+            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), eff[t[none]], tres[none])
+            none = ~(ratio >= need[:, None]).any(1)
+        if bool(none.any()):  # 2. no text colour can work here: change the element's background
+            fix = t[none]
+            new_bc, new_ba = self._legible_background(
+                bc[fix], bres[fix], below[fix].double(), rgb_palette(tres[none]), alpha_value(ta_t[none], tres[none]),
+                need[none], None if rows is None else rows[fix],
+            )
+            bc[fix], ba[fix] = new_bc, new_ba
+            bres = self.residuals.rows("bg", rows, ba)
+            eff = composite(rendered_rgba(bc, ba, bres), below.double())
+            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), eff[fix], tres[none])
+        legible = ratio >= need[:, None]
+        masked = lg_text_rgb[t].masked_fill(~legible, float("-inf"))
+        ok = torch.isfinite(masked).any(1)
+        choice = torch.empty(t.numel(), dtype=torch.long, device=bc.device)
+        if bool(ok.any()):
+            choice[ok] = sample(masked[ok], self.cfg, g)
+        if bool((~ok).any()):  # 3. the model gives every legible class zero probability
+            bad = (~ok).nonzero().squeeze(1)
+            best = lg_text_rgb[t[bad]].argmax(1)
+            pal = rgb_palette(tres[bad])
+            ref = pal[torch.arange(bad.numel(), device=pal.device), best]
+            choice[bad] = _nearest(pal, ref, legible[bad], ratio[bad])
+        tc[t], ta[t] = choice, ta_t
+        return (tc, ta, bc, ba), eff
+
+    def _legible_background(
+        self, bc: Tensor, bres: Tensor, below: Tensor, text_pal: Tensor, text_alpha: Tensor, need: Tensor,
+        rows: Tensor | None,
+    ) -> tuple[Tensor, Tensor]:
+        """Opaque background classes nearest in CIELAB to ``bc`` against which the darkest or the
+        lightest text colour reaches ``need`` (or, failing that, the most contrasting one)."""
+        ba = torch.full_like(bc, OPAQUE)
+        res = self.residuals.rows("bg", rows, ba)
+        bg_pal = rgb_palette(res)  # [k, 512, 3]
+        alpha = alpha_value(ba, res)[:, None, None]
+        eff = alpha * bg_pal + (1 - alpha) * below[:, None, :]  # [k, 512, 3]
+        lum = relative_luminance(text_pal)  # [k, 512]
+        extremes = torch.stack([lum.argmin(1), lum.argmax(1)], 1)  # darkest, lightest
+        k = torch.arange(bc.numel(), device=bc.device)
+        ext_rgb = text_pal[k[:, None], extremes]  # [k, 2, 3]
+        ext_a = text_alpha[:, None, None, None]
+        fg = ext_a * ext_rgb[:, None] + (1 - ext_a) * eff[:, :, None]  # [k, 512, 2, 3]
+        best = contrast_ratio(relative_luminance(fg), relative_luminance(eff)[..., None]).amax(-1)
+        chosen = eff[k, bc]
+        new_bc = _nearest(eff, chosen, best >= need[:, None], best)
+        return new_bc, ba
+
+
+def _white(n: int, device: torch.device) -> Tensor:
+    return torch.tensor(CANVAS, dtype=torch.float64, device=device).expand(n, 3)
+
+
+def required_of(batch: Any, level: str) -> Tensor:
+    """Minimum ratio per node of a batch (font size / weight when the data has them)."""
+    return required_ratio(level, large_text(*font_of(batch)))
+
+
+def decode_tree(
+    batch: Any, logits: Any, cfg: DecodingConfig, generator: torch.Generator | None = None,
+    residuals: Residuals | None = None,
+) -> Classes:
+    """Constrained decoding of node-aligned logits, parents first, one vectorised step per tree level."""
+    n = batch.num_nodes
+    device = logits[0].device
+    parent = parent_index(batch.edge_index, n).to(device)
+    required = required_of(batch, str(cfg.contrast)).to(device)
+    has_text = batch.has_text.to(device)
+    decoder = NodeDecoder(cfg, generator, residuals)
+    out = [torch.zeros(n, dtype=torch.long, device=device) for _ in range(4)]
+    eff = torch.empty(n, 3, dtype=torch.float64, device=device)
+    for level in depth_levels(batch.depth.to(device)):
+        par = parent[level]
+        below = torch.where((par >= 0)[:, None], eff[par.clamp(min=0)], _white(level.numel(), device))
+        classes, eff[level] = decoder(tuple(lg[level] for lg in logits), below, has_text[level], required[level], level)
+        for o, c in zip(out, classes, strict=True):
+            o[level] = c
+    return tuple(out)  # type: ignore[return-value]
+
+
+def enforce_contrast(batch: Any, colors: C, level: str, text_res: Tensor | None = None,
+                     bg_res: Tensor | None = None) -> C:
+    """Make given classes legible as they will be rendered with these residuals (e.g. the Upsampler's).
+
+    Every element whose text already passes keeps its classes; a failing one gets the legible class
+    nearest in CIELAB (after the fallbacks of the module docstring). Returns the same tuple type.
+    """
+    one_hot = []
+    for cls, k in zip(colors, (NUM_RGB_CLASSES, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES, NUM_ALPHA_CLASSES), strict=True):
+        lg = torch.full((cls.numel(), k), float("-inf"), device=cls.device)
+        one_hot.append(lg.scatter_(1, cls[:, None], 0.0))
+    cfg = DecodingConfig(top_p=0.0, contrast=level)
+    out = decode_tree(batch, one_hot, cfg, None, Residuals(text_res, bg_res))
+    return type(colors)(*out)
+
+
+class SequenceConstraint:
+    """The constraint inside AR's element-by-element loop: step ``i`` decodes element ``i`` of every page.
+
+    Elements come in document pre-order, so a parent is final before its children; pages whose
+    order is not parents-first are made legible afterwards by :meth:`finish`.
+    """
+
+    def __init__(self, batch: Any, cfg: DecodingConfig, generator: torch.Generator | None = None,
+                 residuals: Residuals | None = None):
+        self.batch = batch
+        self.cfg = cfg
+        n = batch.num_nodes
+        parent = parent_index(batch.edge_index, n)
+        local = torch.where(parent >= 0, parent - batch.ptr[batch.batch], -1)
+        self.parent, self.mask = to_dense(batch, local, fill_value=-1)
+        self.has_text, _ = to_dense(batch, batch.has_text)
+        self.required, _ = to_dense(batch, required_of(batch, str(cfg.contrast)), fill_value=0.0)
+        res = residuals or Residuals()
+        dense = Residuals(*(None if r is None else to_dense(batch, r)[0] for r in (res.text, res.bg)))
+        self.decoder = NodeDecoder(cfg, generator, None)
+        self.residuals, self.dense_res = res, dense
+        bsz, length = self.mask.shape
+        self.eff = _white(bsz * length, parent.device).reshape(bsz, length, 3).clone()
+        self.parents_first = bool((parent < torch.arange(n, device=parent.device)).all())
+
+    def step(self, i: int, logits: Any) -> Classes:
+        """Classes ``[B]`` x 4 for element ``i`` of every page from logits ``[B, K]``."""
+        bsz = self.mask.size(0)
+        par = self.parent[:, i]
+        b = torch.arange(bsz, device=par.device)
+        below = torch.where((par >= 0)[:, None], self.eff[b, par.clamp(min=0)], _white(bsz, par.device))
+        self.decoder.residuals = Residuals(*(None if r is None else r[:, i] for r in (self.dense_res.text, self.dense_res.bg)))
+        classes, self.eff[:, i] = self.decoder(tuple(logits), below, self.has_text[:, i], self.required[:, i])
+        return classes
+
+    def finish(self, colors: C) -> C:
+        """Node-aligned final colours; re-checked in tree order unless every parent came first."""
+        if self.parents_first:
+            return colors
+        return enforce_contrast(self.batch, colors, str(self.cfg.contrast), self.residuals.text, self.residuals.bg)

@@ -1,0 +1,136 @@
+"""WCAG 2.x contrast of a page tree, vectorised: luminance, alpha compositing, effective backgrounds.
+
+Why a model of our own: the constrained decoders must know, before anything is rendered, whether
+a text colour is legible. It follows what browsers and axe-core do when no background image,
+opacity or overlapping element intervenes: an element's *effective background* is its own
+background composited (source-over, alpha) over its parent's effective background, the page
+canvas (white) below the root; its text colour is composited over that in turn. The tree is
+walked level by level (all nodes of one depth at once), never node by node.
+
+Colours are float tensors ``[..., 3]`` (RGB 0-255) or ``[..., 4]`` (RGBA, alpha in [0, 1]).
+
+Thresholds (WCAG 2.x 1.4.3 / 1.4.6, sizes as axe-core computes them): large text is
+>= 18 pt (24 px) or bold (weight >= 700) and >= 14 pt (18.66 px); AA needs 4.5:1 (large 3:1),
+AAA 7:1 (large 4.5:1). Official WebColor files carry no font size or weight: every text there
+is read as normal size, i.e. the stricter threshold applies (font size 0 = unknown).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+CANVAS = (255.0, 255.0, 255.0)  # the browser's default page canvas below the root
+LEVELS = {"aa": (4.5, 3.0), "aaa": (7.0, 4.5)}  # level -> (normal text, large text) minimum ratio
+BOLD_WEIGHT = 700
+LARGE_PT, LARGE_BOLD_PT = 18.0, 14.0
+
+
+def relative_luminance(rgb: Tensor) -> Tensor:
+    """WCAG relative luminance of sRGB colours ``[..., 3]`` (0-255) -> ``[...]`` in [0, 1]."""
+    c = rgb.double() / 255.0
+    lin = torch.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return lin @ torch.tensor([0.2126, 0.7152, 0.0722], dtype=lin.dtype, device=lin.device)
+
+
+def contrast_ratio(lum_a: Tensor, lum_b: Tensor) -> Tensor:
+    """(lighter + 0.05) / (darker + 0.05), in [1, 21]; order of the arguments does not matter."""
+    return (torch.maximum(lum_a, lum_b) + 0.05) / (torch.minimum(lum_a, lum_b) + 0.05)
+
+
+def composite(top: Tensor, bottom: Tensor) -> Tensor:
+    """Source-over: RGBA ``top [..., 4]`` over opaque RGB ``bottom [..., 3]`` -> opaque RGB ``[..., 3]``."""
+    alpha = top[..., 3:].to(bottom.dtype)
+    return alpha * top[..., :3].to(bottom.dtype) + (1.0 - alpha) * bottom
+
+
+def parent_index(edge_index: Tensor, num_nodes: int) -> Tensor:
+    """Parent of every node (``-1`` for roots) from child->parent edges ``[2, E]`` (PyG batches too)."""
+    parent = torch.full((num_nodes,), -1, dtype=torch.long, device=edge_index.device)
+    parent[edge_index[0]] = edge_index[1]
+    return parent
+
+
+def depth_levels(depth: Tensor) -> list[Tensor]:
+    """Node indices grouped by depth, root level first (one sort, then split)."""
+    if depth.numel() == 0:
+        return []
+    order = torch.argsort(depth, stable=True)
+    counts = torch.bincount(depth[order])
+    return [level for level in torch.split(order, counts.tolist()) if level.numel()]
+
+
+def effective_backgrounds(
+    bg_rgba: Tensor, parent: Tensor, depth: Tensor, canvas: tuple[float, float, float] = CANVAS
+) -> Tensor:
+    """Opaque RGB ``[N, 3]`` (float64) each element's content is seen on: its background over its ancestors'."""
+    eff = torch.empty(bg_rgba.shape[0], 3, dtype=torch.float64, device=bg_rgba.device)
+    white = torch.tensor(canvas, dtype=torch.float64, device=bg_rgba.device)
+    for level in depth_levels(depth):
+        par = parent[level]
+        below = torch.where((par >= 0)[:, None], eff[par.clamp(min=0)], white)
+        eff[level] = composite(bg_rgba[level].double(), below)
+    return eff
+
+
+def large_text(font_size: Tensor, font_weight: Tensor) -> Tensor:
+    """WCAG large text as axe-core decides it (px -> pt rounded up); size 0 (unknown) is normal text."""
+    pt = torch.ceil(font_size.double() * 72) / 96
+    bold = font_weight >= BOLD_WEIGHT
+    return (pt >= LARGE_PT) | (bold & (pt >= LARGE_BOLD_PT))
+
+
+def required_ratio(level: str, large: Tensor) -> Tensor:
+    """Minimum contrast ratio per element for ``level`` (``aa`` / ``aaa``), float64 ``[N]``."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown contrast level {level!r}; choose from {sorted(LEVELS)}")
+    normal, big = LEVELS[level]
+    return torch.where(large, torch.tensor(big, dtype=torch.float64), torch.tensor(normal, dtype=torch.float64))
+
+
+def text_contrast(text_rgba: Tensor, effective_bg: Tensor) -> Tensor:
+    """Contrast ratio ``[N]`` of text colours (alpha composited over the effective background) against it."""
+    fg = composite(text_rgba.double(), effective_bg)
+    return contrast_ratio(relative_luminance(fg), relative_luminance(effective_bg))
+
+
+def font_of(batch) -> tuple[Tensor, Tensor]:
+    """Font size / weight of a batch; zeros (normal text) for data without them (official files)."""
+    n = batch.num_nodes
+    size = getattr(batch, "font_size", None)
+    weight = getattr(batch, "font_weight", None)
+    size = torch.zeros(n) if size is None else size
+    weight = torch.zeros(n, dtype=torch.long) if weight is None else weight
+    return size, weight
+
+
+def tree_contrast(
+    text_rgba: Tensor, bg_rgba: Tensor, parent: Tensor, depth: Tensor
+) -> tuple[Tensor, Tensor]:
+    """(contrast ratio of every element's text ``[N]``, effective backgrounds ``[N, 3]``)."""
+    eff = effective_backgrounds(bg_rgba, parent, depth)
+    return text_contrast(text_rgba, eff), eff
+
+
+def failing(ratio: Tensor, required: Tensor, has_text: Tensor) -> Tensor:
+    """Text elements below their required ratio (WCAG: "at least" the ratio passes)."""
+    return has_text & (ratio < required)
+
+
+# CIELAB (D65), used to pick the feasible colour nearest to the model's choice
+_RGB_TO_XYZ = torch.tensor(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]],
+    dtype=torch.float64,
+)
+_WHITE_XYZ = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+
+
+def srgb_to_lab(rgb: Tensor) -> Tensor:
+    """sRGB ``[..., 3]`` (0-255) -> CIELAB ``[..., 3]`` (D65)."""
+    c = rgb.double() / 255.0
+    lin = torch.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = (lin @ _RGB_TO_XYZ.to(lin.device).T) / _WHITE_XYZ.to(lin.device)
+    eps = (6 / 29) ** 3
+    f = torch.where(xyz > eps, xyz.clamp(min=eps) ** (1 / 3), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return torch.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], dim=-1)
+

@@ -1,0 +1,197 @@
+"""decoding.contrast: legible text by construction for every generator; null = published, bit for bit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from torch_geometric.data import Batch
+
+from colorgen.constrained import Residuals, decode_tree, enforce_contrast, rendered_rgba
+from colorgen.constrained import default_residuals as default_res
+from colorgen.decoding import DecodingConfig, sample
+from colorgen.metrics.contrast import (
+    failing,
+    large_text,
+    parent_index,
+    required_ratio,
+    tree_contrast,
+)
+from colorgen.models import AR, CVAE, NAR, Colors, Stats
+from graph_fixtures import mixed_batch, realistic_batch
+
+CONF = Path(__file__).resolve().parents[1] / "conf" / "decoding"
+TINY = {"d_model": 32, "n_layers": 2, "n_heads": 4, "d_ff": 64}
+CONFIGS = [
+    DecodingConfig(contrast="aa"),
+    DecodingConfig(top_p=0.9, contrast="aa"),
+    DecodingConfig(top_p=1.0, temperature=1.5, contrast="aa"),
+    DecodingConfig(top_k=5, top_p=1.0, contrast="aaa"),
+    DecodingConfig(contrast="aaa"),
+]
+
+
+def with_fonts(batch: Batch, seed: int) -> Batch:
+    """Random font sizes / weights, some large text."""
+    g = torch.Generator().manual_seed(seed)
+    batch.font_size = torch.randint(10, 40, (batch.num_nodes,), generator=g).float()
+    batch.font_weight = torch.where(torch.rand(batch.num_nodes, generator=g) < 0.3, 700, 400)
+    return batch
+
+
+def random_logits(n: int, seed: int, sparse: bool = False) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for k in (512, 8, 512, 8):
+        lg = 3 * torch.randn(n, k, generator=g)
+        if sparse:  # Stats-like: most classes never seen (-inf)
+            lg = lg.masked_fill(torch.rand(n, k, generator=g) < 0.97, float("-inf"))
+            lg[:, 0] = 0.0  # keep one class finite per row
+        out.append(lg)
+    return tuple(out)
+
+
+def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> torch.Tensor:
+    """Text elements whose rendered colours fail ``level`` (the contrast model's verdict)."""
+    t_rgb, t_a, b_rgb, b_a = colors
+    tres = default_res(t_a) if text_res is None else text_res.double()
+    bres = default_res(b_a) if bg_res is None else bg_res.double()
+    text = rendered_rgba(t_rgb, t_a, tres)
+    bg = rendered_rgba(b_rgb, b_a, bres)
+    ratio, _ = tree_contrast(text, bg, parent_index(batch.edge_index, batch.num_nodes), batch.depth)
+    required = required_ratio(level, large_text(batch.font_size, batch.font_weight))
+    return failing(ratio, required, batch.has_text)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.contrast}-p{c.top_p}-k{c.top_k}-t{c.temperature}")
+def test_constrained_decoding_never_emits_a_failing_pair(seed: int, cfg: DecodingConfig) -> None:
+    batch = with_fonts(mixed_batch(seed=seed), seed)
+    for sparse in (False, True):
+        logits = random_logits(batch.num_nodes, seed, sparse)
+        plain = [sample(lg, cfg, torch.Generator().manual_seed(seed)) for lg in logits]
+        assert bool(violations(batch, plain, cfg.contrast).any())  # the constraint has work to do
+        colors = decode_tree(batch, logits, cfg, torch.Generator().manual_seed(seed))
+        assert not bool(violations(batch, colors, cfg.contrast).any())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_given_residuals_are_the_rendered_colours(seed: int) -> None:
+    batch = with_fonts(realistic_batch(4, 60, seed=seed), seed)
+    g = torch.Generator().manual_seed(seed)
+    text_res, bg_res = torch.rand(batch.num_nodes, 4, generator=g), torch.rand(batch.num_nodes, 4, generator=g)
+    cfg = DecodingConfig(top_p=0.9, contrast="aa")
+    colors = decode_tree(batch, random_logits(batch.num_nodes, seed), cfg, g, Residuals(text_res, bg_res))
+    assert not bool(violations(batch, colors, "aa", text_res, bg_res).any())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_enforce_keeps_legible_choices_and_fixes_the_rest(seed: int) -> None:
+    batch = with_fonts(mixed_batch(seed=seed), seed)
+    logits = random_logits(batch.num_nodes, seed)
+    colors = Colors(*(lg.argmax(-1) for lg in logits))
+    g = torch.Generator().manual_seed(seed)
+    text_res, bg_res = torch.rand(batch.num_nodes, 4, generator=g), torch.rand(batch.num_nodes, 4, generator=g)
+    before = violations(batch, colors, "aa", text_res, bg_res)
+    fixed = enforce_contrast(batch, colors, "aa", text_res, bg_res)
+    assert isinstance(fixed, Colors)
+    assert not bool(violations(batch, fixed, "aa", text_res, bg_res).any())
+    assert bool(before.any())
+    # backgrounds change only where no text colour could work; legible texts on unchanged
+    # backgrounds keep their classes
+    unchanged_bg = (fixed.bg_rgb == colors.bg_rgb) & (fixed.bg_alpha == colors.bg_alpha)
+    parent = parent_index(batch.edge_index, batch.num_nodes)
+    keep = ~before & batch.has_text & unchanged_bg
+    keep &= torch.where(parent >= 0, unchanged_bg[parent.clamp(min=0)], True)
+    assert bool(keep.any())
+    assert torch.equal(fixed.text_rgb[keep], colors.text_rgb[keep])
+    assert float(unchanged_bg.float().mean()) > 0.8
+
+
+def test_masking_keeps_the_distribution_among_legible_classes() -> None:
+    # one text element on white: classes 0 (black-ish) and 1 (dark blue) legible, 511/510 (white-ish) not
+    batch = with_fonts(mixed_batch(seed=0, sizes=(1,)), 0)
+    batch = Batch.from_data_list([batch.get_example(0)])  # a single node page
+    batch.has_text[:] = True
+    batch.font_size = torch.zeros(1)
+    batch.font_weight = torch.zeros(1, dtype=torch.long)
+    text = torch.full((1, 512), float("-inf"))
+    text[0, [0, 1, 511, 510]] = 0.0
+    alpha = torch.full((1, 8), float("-inf"))
+    alpha[0, 7] = 0.0
+    bg = torch.full((1, 512), float("-inf"))
+    bg[0, 511] = 0.0
+    logits = (text, alpha, bg, alpha)
+    g = torch.Generator().manual_seed(0)
+    cfg = DecodingConfig(top_p=1.0, contrast="aa")
+    draws = torch.stack([decode_tree(batch, logits, cfg, g)[0] for _ in range(400)]).flatten()
+    assert set(draws.tolist()) == {0, 1}
+    assert 0.4 < float((draws == 0).float().mean()) < 0.6
+    greedy = decode_tree(batch, (text.clone().index_fill_(1, torch.tensor([511]), 5.0), alpha, bg, alpha),
+                         DecodingConfig(contrast="aa"))
+    assert int(greedy[0]) in (0, 1) and int(greedy[2]) == 511  # the background is left alone
+
+
+def test_decoding_configs_default_to_no_constraint() -> None:
+    for path in sorted(CONF.glob("*.yaml")):
+        cfg = DecodingConfig.from_cfg(OmegaConf.load(path))
+        assert cfg.contrast is None, path
+    assert DecodingConfig.from_cfg({"contrast": "AA"}).contrast == "aa"
+    with pytest.raises(ValueError, match="contrast"):
+        DecodingConfig(contrast="a")
+
+
+def _models() -> dict:
+    torch.manual_seed(0)
+    stats = Stats().fit([mixed_batch(seed=9)])
+    return {"nar": NAR(**TINY).eval(), "cvae": CVAE(**TINY).eval(), "ar": AR(**TINY).eval(), "stats": stats}
+
+
+MODELS = _models()
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("cfg", [DecodingConfig(), DecodingConfig(top_p=0.9)], ids=["greedy", "top_p"])
+def test_contrast_null_is_bit_identical_to_plain_decoding(name: str, cfg: DecodingConfig) -> None:
+    model, batch = MODELS[name], mixed_batch(seed=2)
+    got = model.generate(batch, DecodingConfig(top_p=cfg.top_p, contrast=None), torch.Generator().manual_seed(3))
+    g = torch.Generator().manual_seed(3)
+    if name == "ar":  # the published loop: what was fed back gives, under teacher forcing, what was drawn
+        ref, _ = model.decode(batch, cfg, g, incremental=False)
+        if cfg.greedy:
+            tf = model.teacher_forcing_logits(batch, got)
+            assert all(torch.equal(lg.argmax(-1), c) for lg, c in zip(tf, got, strict=True))
+    elif name == "cvae":
+        content = model.content_encoder(batch)
+        z = torch.randn(content.shape, generator=g)
+        ref = [sample(lg, cfg, g) for lg in model.decode(batch, content, z)]
+    else:
+        ref = [sample(lg, cfg, g) for lg in model.logits(batch)]
+    assert all(torch.equal(a, b) for a, b in zip(got, ref, strict=True))
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("cfg", [DecodingConfig(contrast="aa"), DecodingConfig(top_p=0.9, contrast="aa")],
+                         ids=["greedy", "top_p"])
+def test_every_generator_emits_only_legible_text(name: str, cfg: DecodingConfig) -> None:
+    batch = with_fonts(mixed_batch(seed=4), 4)
+    plain = MODELS[name].generate(batch, DecodingConfig(top_p=cfg.top_p), torch.Generator().manual_seed(0))
+    colors = MODELS[name].generate(batch, cfg, torch.Generator().manual_seed(0))
+    assert isinstance(colors, Colors)
+    assert not bool(violations(batch, colors, "aa").any())
+    if cfg.greedy and name != "cvae":  # deterministic: the constraint moves few backgrounds
+        assert float((colors.bg_rgb == plain.bg_rgb).float().mean()) > 0.7
+    if name == "ar":  # later elements are conditioned on the constrained colours
+        tf = MODELS[name].teacher_forcing_logits(batch, colors)
+        if cfg.greedy:
+            assert torch.equal(tf.bg_alpha.argmax(-1)[~batch.has_text], colors.bg_alpha[~batch.has_text])
+
+
+def test_contrast_without_a_batch_is_a_clear_error() -> None:
+    from colorgen.models.base import decode_logits
+
+    logits = random_logits(3, 0)
+    with pytest.raises(ValueError, match="needs the batch"):
+        decode_logits(logits, DecodingConfig(contrast="aa"))

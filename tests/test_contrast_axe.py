@@ -1,0 +1,54 @@
+"""The contrast model agrees with axe-core element by element on a rendered fixture page (browser)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# nested transparent / translucent backgrounds, text alpha, large and bold text, passes and fails
+FIXTURE = """<!doctype html><html><head><meta name="viewport" content="width=device-width">
+<style>body{margin:0;font:16px sans-serif} p,h1,h2,span{margin:4px}</style></head><body>
+<div style="background:rgba(0,0,0,0.5)">
+  <div style="background:transparent">
+    <p style="color:#fff">white on 50% black over white canvas: 4.0, fails</p>
+    <p style="color:rgba(255,255,255,0.9);background:rgba(0,0,0,0.5)">translucent white on 75% black</p>
+    <h1 style="font-size:24px;font-weight:400;color:#fff">large white on grey, 4.0 passes</h1>
+  </div>
+</div>
+<p style="color:#777">grey 777 on white: 4.48, fails</p>
+<p style="color:#767676">grey 767676 on white: 4.54, passes</p>
+<h2 style="font-size:18.7px;font-weight:700;color:#949494">bold 18.7px grey 3.03: passes large</h2>
+<span style="font-size:18.7px;font-weight:400;color:#949494">normal 18.7px grey: fails</span>
+<p style="color:rgba(0,0,0,0.4)">40 % black text on white: fails</p>
+<div style="background:#1a4"><p style="color:#000">black on green</p><p style="color:#fff">white on green</p></div>
+</body></html>"""
+
+
+def test_model_and_axe_agree_on_every_element_both_judge(tmp_path) -> None:
+    from colorgen.browser import Chromium, StaticServer
+    from colorgen.contrast_audit import axe_by_element, compare, model_verdict, page_data
+    from colorgen.extract.elements import extract_elements
+
+    (tmp_path / "index.html").write_text(FIXTURE)
+
+    async def run():
+        async with StaticServer(tmp_path) as server, Chromium() as chrome:
+            mp = await chrome.open(server.url("index.html"), server.origin)
+            try:
+                ex = await extract_elements(mp.page, "fixture", server.origin, tmp_path, (375, 812))
+                return ex, await axe_by_element(mp.page, ex.selectors)
+            finally:
+                await mp.close()
+
+    ex, nodes = asyncio.run(run())
+    data = page_data(ex.page)
+    fonts = {e.font_size for e in ex.page.elements if e.text_color}
+    assert {24.0, 18.7, 16.0} <= {round(f, 2) for f in fonts}
+    agreement = compare(data, nodes, "aa", ex.extras)
+    _, fails = model_verdict(data)
+    assert agreement.both_judge >= 10
+    assert agreement.rate == 1.0, (agreement.model_only, agreement.axe_only)
+    assert 3 <= int(fails.sum()) < int(data.has_text.sum())  # both verdicts occur

@@ -1,0 +1,178 @@
+"""The WCAG contrast model of the tree: luminance, ratios, compositing, effective backgrounds, fonts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from colorgen.constrained import default_residuals, rendered_rgba
+from colorgen.data.colors import decode_to_values
+from colorgen.data.graph import page_to_data
+from colorgen.data.webcolor_format import RawElement, RawPage, read_pages, write_webcolor
+from colorgen.metrics.contrast import (
+    composite,
+    contrast_ratio,
+    depth_levels,
+    effective_backgrounds,
+    failing,
+    large_text,
+    parent_index,
+    relative_luminance,
+    required_ratio,
+    srgb_to_lab,
+    text_contrast,
+    tree_contrast,
+)
+from graph_fixtures import mixed_batch
+
+
+def hexrgb(h: str) -> torch.Tensor:
+    h = h.lstrip("#")
+    h = "".join(c * 2 for c in h) if len(h) == 3 else h
+    return torch.tensor([int(h[i : i + 2], 16) for i in (0, 2, 4)], dtype=torch.float64)
+
+
+def ratio(fg: str, bg: str) -> float:
+    return float(contrast_ratio(relative_luminance(hexrgb(fg)), relative_luminance(hexrgb(bg))))
+
+
+@pytest.mark.parametrize(
+    ("color", "lum"),
+    [("#fff", 1.0), ("#000", 0.0), ("#f00", 0.2126), ("#0f0", 0.7152), ("#00f", 0.0722), ("#777", 0.1845)],
+)
+def test_relative_luminance_of_known_colours(color: str, lum: float) -> None:
+    assert float(relative_luminance(hexrgb(color))) == pytest.approx(lum, abs=5e-5)
+
+
+@pytest.mark.parametrize(
+    ("fg", "bg", "expected"),
+    [
+        ("#000", "#fff", 21.0),
+        ("#777", "#fff", 4.48),  # WCAG's classic just-failing grey
+        ("#767676", "#fff", 4.54),  # the lightest grey that passes AA on white
+        ("#595959", "#fff", 7.0),  # AAA on white
+        ("#f00", "#fff", 4.0),
+        ("#fff", "#fff", 1.0),
+    ],
+)
+def test_contrast_ratio_worked_examples(fg: str, bg: str, expected: float) -> None:
+    assert ratio(fg, bg) == pytest.approx(expected, abs=0.005)
+    assert ratio(bg, fg) == pytest.approx(expected, abs=0.005)  # symmetric
+
+
+def test_thresholds_and_large_text() -> None:
+    size = torch.tensor([0.0, 16.0, 23.9, 24.0, 18.6, 18.66, 18.66, 40.0])
+    weight = torch.tensor([0, 400, 400, 400, 700, 700, 600, 100])
+    large = large_text(size, weight)
+    assert large.tolist() == [False, False, False, True, False, True, False, True]
+    assert required_ratio("aa", large).tolist() == [4.5, 4.5, 4.5, 3.0, 4.5, 3.0, 4.5, 3.0]
+    assert required_ratio("aaa", large).tolist() == [7.0, 7.0, 7.0, 4.5, 7.0, 4.5, 7.0, 4.5]
+    with pytest.raises(ValueError, match="contrast level"):
+        required_ratio("a", large)
+
+
+def test_composite_alpha() -> None:
+    half_black = torch.tensor([0.0, 0.0, 0.0, 0.5], dtype=torch.float64)
+    white = torch.tensor([255.0, 255.0, 255.0], dtype=torch.float64)
+    assert composite(half_black, white).tolist() == [127.5, 127.5, 127.5]
+    assert composite(torch.tensor([1.0, 2.0, 3.0, 1.0]), white.float()).tolist() == [1.0, 2.0, 3.0]
+    assert composite(torch.tensor([1.0, 2.0, 3.0, 0.0]), white).tolist() == [255.0] * 3
+
+
+def test_nested_transparent_backgrounds_and_text_alpha() -> None:
+    # html (transparent) > body (50 % black) > div (transparent) > p (50 % black, text 50 % white)
+    parent = torch.tensor([-1, 0, 1, 2])
+    depth = torch.tensor([0, 1, 2, 3])
+    bg = torch.tensor([[9, 9, 9, 0.0], [0, 0, 0, 0.5], [200, 0, 0, 0.0], [0, 0, 0, 0.5]], dtype=torch.float64)
+    eff = effective_backgrounds(bg, parent, depth)
+    assert eff[:, 0].tolist() == [255.0, 127.5, 127.5, 63.75]
+    text = torch.tensor([[255.0, 255.0, 255.0, 0.5]] * 4, dtype=torch.float64)
+    got = text_contrast(text, eff)
+    fg = 0.5 * 255 + 0.5 * 63.75  # text composited over its own effective background
+    want = contrast_ratio(relative_luminance(torch.tensor([fg] * 3)), relative_luminance(eff[3]))
+    assert float(got[3]) == pytest.approx(float(want))
+    assert float(got[0]) == pytest.approx(1.0)  # white on the white canvas
+
+
+def test_effective_background_of_a_batch_matches_a_node_by_node_walk() -> None:
+    batch = mixed_batch(seed=3)
+    n = batch.num_nodes
+    g = torch.Generator().manual_seed(0)
+    bg = torch.cat([torch.randint(0, 256, (n, 3), generator=g).double(), torch.rand(n, 1, generator=g).double()], 1)
+    parent = parent_index(batch.edge_index, n)
+    eff = effective_backgrounds(bg, parent, batch.depth)
+    for i in range(n):  # naive reference: walk to the root, then composite top-down
+        chain = [i]
+        while parent[chain[-1]] >= 0:
+            chain.append(int(parent[chain[-1]]))
+        below = torch.full((3,), 255.0, dtype=torch.float64)
+        for j in reversed(chain):
+            below = bg[j, 3] * bg[j, :3] + (1 - bg[j, 3]) * below
+        assert torch.allclose(eff[i], below)
+    levels = depth_levels(batch.depth)
+    assert sorted(torch.cat(levels).tolist()) == list(range(n))
+    assert all(int(batch.depth[lv].unique().numel()) == 1 for lv in levels)
+
+
+def test_tree_contrast_failing_set() -> None:
+    parent, depth = torch.tensor([-1, 0, 0]), torch.tensor([0, 1, 1])
+    bg = torch.tensor([[255, 255, 255, 1.0], [0, 0, 0, 0.0], [0, 0, 0, 1.0]], dtype=torch.float64)
+    text = torch.tensor([[0x77, 0x77, 0x77, 1.0], [0x76, 0x76, 0x76, 1.0], [0x76, 0x76, 0x76, 1.0]],
+                        dtype=torch.float64)
+    ratio_, _ = tree_contrast(text, bg, parent, depth)
+    has_text = torch.tensor([True, True, True])
+    required = required_ratio("aa", torch.tensor([False, False, True]))
+    # #777 on white fails; #767676 on white passes; #767676 on black (4.63) passes as large text
+    assert failing(ratio_, required, has_text).tolist() == [True, False, False]
+    assert failing(ratio_, required, torch.tensor([False, True, True])).tolist() == [False, False, False]
+
+
+def test_rendered_colours_match_the_renderer_codec() -> None:
+    from colorgen.render.recolor import default_residuals as renderer_default
+
+    g = torch.Generator().manual_seed(1)
+    rgb = torch.randint(0, 512, (300,), generator=g)
+    alpha = torch.randint(0, 8, (300,), generator=g)
+    res = default_residuals(alpha)
+    assert np.array_equal(res.numpy(), renderer_default(alpha.numpy()))
+    for r in (res, torch.rand(300, 4, generator=g).double()):
+        values = decode_to_values(rgb.numpy(), alpha.numpy(), r.numpy())
+        got = rendered_rgba(rgb, alpha, r)
+        assert np.array_equal(got[:, :3].numpy(), values[:, :3])
+        assert np.allclose(got[:, 3].numpy(), np.minimum(values[:, 3], 255) / 255)
+
+
+def test_cielab_of_known_colours() -> None:
+    lab = srgb_to_lab(torch.tensor([[255.0, 255, 255], [0, 0, 0], [255, 0, 0]]))
+    assert lab[0].tolist() == pytest.approx([100.0, 0.0, 0.0], abs=0.01)
+    assert lab[1].tolist() == pytest.approx([0.0, 0.0, 0.0], abs=0.01)
+    assert lab[2].tolist() == pytest.approx([53.24, 80.09, 67.20], abs=0.05)
+
+
+def _page(font: bool) -> RawPage:
+    els = [
+        RawElement(-1, "html", 0, "rgb(255, 255, 255)"),
+        RawElement(0, "h1", 0, "rgba(0, 0, 0, 0)", "rgb(0, 0, 0)", [1.0] * 12,
+                   font_size=32.0 if font else None, font_weight=700 if font else None),
+        RawElement(0, "div", 1, "rgba(0, 0, 0, 0)"),
+    ]
+    return RawPage("p", els)
+
+
+@pytest.mark.parametrize("font", [True, False])
+def test_font_attributes_are_optional_in_the_official_format(tmp_path, font: bool) -> None:
+    path = tmp_path / "w.hdf5"
+    write_webcolor(path, [_page(font)])
+    (page,) = read_pages(path)
+    data = page_to_data(page)
+    if font:
+        assert page.elements[1].font_size == 32.0 and page.elements[1].font_weight == 700
+        assert data.font_size.tolist() == [0.0, 32.0, 0.0] and data.font_weight.tolist() == [0, 700, 0]
+    else:  # an official file: no attribute, every text read as normal size (4.5:1 at AA)
+        assert page.elements[1].font_size is None
+        assert data.font_size.tolist() == [0.0] * 3
+    batch = Batch.from_data_list([data, data])
+    large = large_text(batch.font_size, batch.font_weight)
+    assert large.tolist() == [False, font, False] * 2
