@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from colorgen.browser import BrowserConfig, apply_colors_css
+from colorgen.extract import official_pages
 from colorgen.extract.corpus import (
     RunSettings,
     assemble,
@@ -175,3 +176,16 @@ def test_archive_recolours_with_another_palette(extracted, tmp_path):
 def _node_arrays(root: Path, pid: str):
     g = generated_from_dataset(root, [pid], [False])
     return g.page, g.has_text, g.true
+
+
+@pytest.mark.browser
+def test_cli_writes_archives_of_a_split_or_named_pages(extracted, tmp_path):
+    _, _, ids = extracted
+    root = ids[0][0]
+    assert official_pages.main([str(root), str(PROFILE_CORPUS), str(tmp_path / "a"), "--split", "train", "val", "test1", "test2"]) == 0
+    assert sorted(p.stem for p in (tmp_path / "a").glob("*.zip")) == sorted(p for r, p in ids if r == root)
+    pid = ids[0][1]
+    official_pages.main([str(root), str(PROFILE_CORPUS), str(tmp_path / "b"), "--pages", pid, "--unpacked"])
+    assert OfficialPages(tmp_path / "b", tmp_path / "serve").ids() == [pid]
+    with pytest.raises(SystemExit, match="unknown splits"):
+        official_pages.main([str(root), str(PROFILE_CORPUS), str(tmp_path / "c"), "--split", "test3"])

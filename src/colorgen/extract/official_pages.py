@@ -364,3 +364,37 @@ def archive_from_extracted(data_root: str | os.PathLike, corpus: str | os.PathLi
     out = Path(out_dir) / (page_id if unpacked else f"{page_id}.zip")
     return write_archive(out, html, selectors, [e.background_color for e in elements],
                          [e.text_color for e in elements], site_dir, page_in_site.as_posix())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m colorgen.extract.official_pages <data root> <corpus> <out dir> [--split test2] [--pages id ...]``"""
+    import argparse
+
+    from colorgen.data.webcolor_format import read_split
+
+    ap = argparse.ArgumentParser(description="Write official processed-page archives (<id>.zip) of extracted pages.")
+    ap.add_argument("data_root", type=Path, help="colorgen.extract output (webcolor_<name>.hdf5, pages/)")
+    ap.add_argument("corpus", type=Path, help="the corpus the pages were extracted from")
+    ap.add_argument("out_dir", type=Path)
+    ap.add_argument("--name", default="webpages", help="data set name: webcolor_<name>.hdf5 / webcolor_split_<name>.json")
+    ap.add_argument("--split", nargs="*", default=["test1", "test2"], help="pages of these splits (default: test1 test2)")
+    ap.add_argument("--pages", nargs="*", help="these page ids instead of splits")
+    ap.add_argument("--unpacked", action="store_true", help="folders instead of zips")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.pages:
+        ids = list(args.pages)
+    else:
+        splits = read_split(args.data_root / f"webcolor_split_{args.name}.json")
+        unknown = set(args.split) - set(splits)
+        if unknown:
+            raise SystemExit(f"unknown splits {sorted(unknown)}; the split file has {sorted(splits)}")
+        ids = [pid for s in args.split for pid in splits[s]]
+    for pid in ids:
+        archive_from_extracted(args.data_root, args.corpus, pid, args.out_dir, f"webcolor_{args.name}.hdf5", args.unpacked)
+    log.info("wrote %d processed pages to %s", len(ids), args.out_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
