@@ -88,7 +88,7 @@ def test_phone_page_is_deterministic_blocked_and_recolourable(tmp_path):
 
     info, blocked, colors, png, info2 = run(go())
     width, height, ua, now, rnd, coarse = info
-    assert (width, height) == (375, 812) and "iPhone" in ua and coarse
+    assert (width, height) == (375, 812) and "iPhone" in ua and not coarse  # official profile: no touch emulation
     assert [now, rnd] == info2  # fake clock and seeded Math.random: every load sees the same values
     assert blocked == 2
     # layered !important beats the page's !important and inline style; transitions are frozen

@@ -1,8 +1,14 @@
-"""Headless Chromium as a phone, shared by extraction and rendering.
+"""Headless Chromium at phone size, shared by extraction and rendering.
 
 Why one module: a page must look the same whenever colorgen opens it (extraction, fidelity
-check, re-colouring generated palettes), so the viewport, user agent, offline serving,
-request blocking, settling and animation freezing live here once.
+check, re-colouring generated palettes), so the browser profile (viewport, user agent,
+emulation), offline serving, request blocking, settling and animation freezing live here once.
+
+Profiles (``BrowserConfig.profile``): ``official`` (default) is what the published WebColor
+screenshots used, a desktop headless Chromium with a 375x812 window, the iPhone user agent and
+hidden scrollbars; there is no mobile emulation, so a page without a viewport meta tag lays out
+375 px wide. ``mobile`` is Playwright's phone emulation (``is_mobile``, touch): such a page
+then lays out on a 980 px layout viewport shrunk to fit, as a real phone shows it.
 
 Determinism: JS timers run on Playwright's fake clock, paused at a fixed date (the settle time
 is virtual and advanced explicitly, so every load sees the same timer sequence and carousels do
@@ -55,6 +61,7 @@ DEFAULT_ARGS = (
     "--hide-scrollbars",
     "--blink-settings=imageAnimationPolicy=2",  # animated GIFs stay on their first frame
 )
+PROFILES = ("official", "mobile")
 # Cascade layer for our rules: layered !important beats every unlayered page rule, !important or not.
 _LAYER = "colorgen"
 
@@ -68,6 +75,7 @@ def default_executable() -> str:
 class BrowserConfig:
     """How pages are opened; built from the ``browser`` block of a Hydra config."""
 
+    profile: str = "official"  # official | mobile (see the module docstring)
     executable: str | None = None  # None: default_executable()
     args: Sequence[str] = DEFAULT_ARGS
     width: int = VIEWPORT[0]
@@ -90,6 +98,27 @@ class BrowserConfig:
             raise ValueError(f"unknown browser settings {sorted(unknown)}; known: {sorted(names)}")
         kw = {k: (tuple(v) if k == "args" else v) for k, v in cfg.items()}
         return cls(**kw)
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"unknown browser profile {self.profile!r}; known: {list(PROFILES)}")
+
+    def context_options(self) -> dict:
+        """Playwright ``new_context`` settings of the profile (the part that decides layout).
+
+        Both profiles use a 375x812 viewport at scale 1 and the iPhone user agent; they differ
+        in mobile emulation, which decides the layout viewport of pages without a viewport meta
+        tag, and touch / hover / pointer media features.
+        """
+        mobile = self.profile == "mobile"
+        return {
+            "viewport": {"width": self.width, "height": self.height},
+            "screen": {"width": self.width, "height": self.height},
+            "device_scale_factor": 1,
+            "is_mobile": mobile,
+            "has_touch": mobile,
+            "user_agent": self.user_agent,
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,7 +301,7 @@ class MobilePage:
 
 
 class Chromium:
-    """A launched Chromium (async). Opens phone-sized pages on one served origin."""
+    """A launched Chromium (async). Opens phone-sized pages (of ``cfg.profile``) on one served origin."""
 
     def __init__(self, cfg: BrowserConfig | None = None):
         self.cfg = cfg or BrowserConfig()
@@ -317,16 +346,11 @@ class Chromium:
         await self.close()
 
     async def new_page(self, origin: str) -> MobilePage:
-        """A 375x812 touch phone page that may only talk to ``origin``."""
+        """A 375x812 page of the configured profile that may only talk to ``origin``."""
         assert self.browser is not None, "Chromium not started"
         c = self.cfg
         context = await self.browser.new_context(
-            viewport={"width": c.width, "height": c.height},
-            screen={"width": c.width, "height": c.height},
-            device_scale_factor=1,
-            is_mobile=True,
-            has_touch=True,
-            user_agent=c.user_agent,
+            **c.context_options(),
             service_workers="block",
             java_script_enabled=True,
         )
