@@ -160,12 +160,7 @@ def fetch_many(pins: list[Pin], cache: Path, batch: int = 25,
         group = todo[start:start + batch]
         tmp = Path(tempfile.mkdtemp(dir=archives, prefix=".fetch-"))
         try:
-            try:
-                out = _run(["npm", "pack", *(p.spec for p in group), "--json", "--silent", "--pack-destination", str(tmp)],
-                           tmp, ", ".join(p.spec for p in group))
-                files = {e["id"]: tmp / Path(e["filename"]).name for e in json.loads(out)}
-            except (FetchError, ValueError, LookupError, TypeError):
-                files = {}
+            files = _download_batch(group, tmp)
             for pin in group:
                 got = files.get(pin.spec)
                 if got is None or not got.is_file():
@@ -177,6 +172,16 @@ def fetch_many(pins: list[Pin], cache: Path, batch: int = 25,
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return done
+
+
+def _download_batch(group: list[Pin], tmp: Path) -> dict[str, Path]:
+    """One ``npm pack`` for many specs -> {spec: file}; empty when the call failed as a whole."""
+    try:
+        out = _run(["npm", "pack", *(p.spec for p in group), "--json", "--silent", "--pack-destination", str(tmp)],
+                   tmp, ", ".join(p.spec for p in group))
+        return {e["id"]: tmp / Path(e["filename"]).name for e in json.loads(out)}
+    except (FetchError, ValueError, LookupError, TypeError):
+        return {}
 
 
 def fetch(pin: Pin, cache: Path) -> tuple[Path, bool]:
