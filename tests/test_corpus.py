@@ -17,7 +17,13 @@ from colorgen.corpus.pins import ExamplesSpec, Registry, SiteSpec, load_registry
 from colorgen.corpus.shim import CdnShim
 from colorgen.corpus.unpack import package_dir, unpack
 from colorgen.data.union import build_union
-from colorgen.data.webcolor_format import RawElement, RawPage, read_split, write_split, write_webcolor
+from colorgen.data.webcolor_format import (
+    RawElement,
+    RawPage,
+    read_split,
+    write_split,
+    write_webcolor,
+)
 from colorgen.extract.corpus import read_manifest
 
 FIX = Path(__file__).parent / "fixtures" / "corpus"
