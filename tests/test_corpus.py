@@ -254,6 +254,14 @@ def test_shim_serves_material_icons_and_refuses_what_is_not_pinned(shim):
     assert shim.resolve("https://unpkg.com/@fontsource/roboto/400.css") is not None  # no version: newest pinned
 
 
+def test_shim_takes_a_relative_cache_path_and_never_raises(monkeypatch):
+    monkeypatch.chdir(FIX.parent)
+    shim = CdnShim("corpus")  # relative, as in conf/data/registry.yaml
+    assert shim.resolve("https://fonts.googleapis.com/__fs/roboto/files/roboto-latin-400-normal.woff2") is not None
+    monkeypatch.setattr(shim, "_resolve", lambda url: (_ for _ in ()).throw(OSError("disk gone")))
+    assert shim.resolve("https://fonts.googleapis.com/css?family=Roboto") is None
+
+
 def test_shim_needs_the_package_cache(tmp_path):
     with pytest.raises(FileNotFoundError, match="make corpus"):
         CdnShim(tmp_path)

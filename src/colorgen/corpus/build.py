@@ -57,7 +57,7 @@ def build_corpus(reg: Registry, out: Path, cache: Path, cap: int = 30, bootswatc
         site_dir = f"npm__{site.id}"
         pkg = package_dir(cache, site.spec)
         recipe = {"kind": "package", "site": site.id, "spec": site.spec, "integrity": reg.pin(site.spec).integrity,
-                  "web_root": site.web_root,
+                  "web_root": site.web_root, "variant_class": site.variant_class, "variants": list(site.variants),
                   "pages": list(site.pages), "exclude": list(site.exclude), "cap": cap}
         got, _ = layout.build_site(out, site_dir, recipe,
                                    lambda tmp, site=site, site_dir=site_dir, pkg=pkg: layout.build_package_site(site, site_dir, pkg, tmp, cap))

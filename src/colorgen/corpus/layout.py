@@ -27,7 +27,7 @@ from pathlib import Path
 from . import bs_examples
 from .pins import ExamplesSpec, SiteSpec
 
-LAYOUT_VERSION = 2  # bump when the layout code changes what a site holds
+LAYOUT_VERSION = 3  # bump when the layout code changes what a site holds
 HTML_SUFFIXES = (".html", ".htm")
 
 
@@ -123,17 +123,48 @@ def rewrite_root_absolute(page: Path, web_root: str, rel: str) -> int:
 # Site builders: each returns its rows, writing only into the given (temp) folder
 
 
+VARIANT_SHARE = 3  # with designer variants, 1/3 of a design's cap goes to re-skinned pages (weighted lower)
+
+
+def _body_with_class(text: str, old: str) -> re.Match | None:
+    return re.search(r"<body\b[^>]*\bclass\s*=\s*([\"'])([^\"']*)\1", text, re.I) if old else None
+
+
+def variant_html(text: str, old: str, new: str) -> str | None:
+    """The page with body class ``old`` swapped for ``new`` (None if its body lacks ``old``)."""
+    m = _body_with_class(text, old)
+    if m is None or old not in m.group(2).split():
+        return None
+    classes = " ".join(new if c == old else c for c in m.group(2).split())
+    return text[:m.start(2)] + classes + text[m.end(2):]
+
+
 def build_package_site(site: SiteSpec, site_dir: str, pkg_dir: Path, dest: Path, cap: int) -> list[ManifestRow]:
+    """A package as one site; with designer variants, skinned copies sit beside their page
+    (``index__skin-red.html``: same folder, so every relative link still resolves)."""
     pages = match_pages(pkg_dir, site.pages, site.exclude)
     if not pages:
         raise FileNotFoundError(f"site {site.id}: no page of {site.spec} matches {list(site.pages)}")
-    kept = spread(pages, cap)
+    variant_budget = cap // VARIANT_SHARE if site.variants else 0
+    kept = spread(pages, cap - variant_budget)
     link_tree(pkg_dir, dest, set(kept))
     if site.web_root:
         for p in kept:
             rewrite_root_absolute(dest / p, site.web_root, p)
     lic = package_licence(pkg_dir)
-    return [ManifestRow(site_dir, f"{site_dir}/{p}", f"npm:{site.spec}", p, lic, (dest / p).stat().st_size) for p in kept]
+    rows = [ManifestRow(site_dir, f"{site_dir}/{p}", f"npm:{site.spec}", p, lic, (dest / p).stat().st_size) for p in kept]
+    if variant_budget:
+        eligible = [p for p in kept if variant_html((dest / p).read_text(encoding="utf-8"), site.variant_class or "", "x")]
+        pairs = [(v, p) for v in site.variants for p in eligible]  # skin-major: picks spread over skins and pages
+        k = min(variant_budget, len(pairs))
+        for v, p in (pairs[int(i * len(pairs) / k)] for i in range(k)):
+            text = variant_html((dest / p).read_text(encoding="utf-8"), site.variant_class or "", v)
+            stem, suffix = p.rsplit(".", 1)
+            out = dest / f"{stem}__{v}.{suffix}"
+            out.write_text(text, encoding="utf-8")
+            rows.append(ManifestRow(site_dir, f"{site_dir}/{stem}__{v}.{suffix}", f"npm:{site.spec}",
+                                    f"{p}?body-class={v}", lic, out.stat().st_size))
+    return rows
 
 
 def build_examples_site(spec: ExamplesSpec, site_dir: str, examples_dir: Path, css_file: Path, rtl_css: Path | None,

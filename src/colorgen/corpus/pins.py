@@ -25,6 +25,8 @@ class SiteSpec:
     pages: tuple[str, ...]
     exclude: tuple[str, ...] = ()
     web_root: str | None = None  # folder that root-absolute links (/js/x.js) mean; rewritten relative
+    variant_class: str | None = None  # body class the designer's skins replace (e.g. skin-blue)
+    variants: tuple[str, ...] = ()  # the other skins' classes
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def load_registry(path: Path | None = None) -> Registry:
     for spec, d in raw.get("deb", {}).items():
         pins[spec] = Pin(spec, "deb", str(d["sha256"]), str(d["file"]))
     sites = [SiteSpec(str(s["id"]), str(s["spec"]), tuple(s["pages"]), tuple(s.get("exclude", ())),
-                      s.get("web_root")) for s in raw.get("site", [])]
+                      s.get("web_root"), s.get("variant_class"), tuple(s.get("variants", ()))) for s in raw.get("site", [])]
     ids = [s.id for s in sites]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: duplicate site ids")

@@ -13,12 +13,15 @@ router calls it for every request off the served origin (``browser.cdn_shim=<cac
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+log = logging.getLogger(__name__)
 
 FONTSOURCE_VERSION = "5.3.0"
 MATERIAL_ICONS = "material-icons@1.13.14"
@@ -50,7 +53,7 @@ class CdnShim:
     """Maps CDN URLs to files of the unpacked pinned packages under ``<cache>/packages``."""
 
     def __init__(self, cache: str | Path):
-        self.packages = Path(cache) / "packages"
+        self.packages = Path(cache).resolve() / "packages"
         if not self.packages.is_dir():
             raise FileNotFoundError(f"CDN shim: no unpacked packages under {self.packages} (run `make corpus` first)")
         self._versions: dict[str, list[str]] = {}
@@ -97,7 +100,16 @@ class CdnShim:
     # -- URL rules ----------------------------------------------------------------------------
 
     def resolve(self, url: str) -> ShimResponse | None:
-        """The package file (or built stylesheet) that answers ``url``, else None."""
+        """The package file (or built stylesheet) that answers ``url``, else None. Never raises:
+        the browser's request handler calls it, and an exception there would leave the request
+        hanging (the page then times out) instead of being blocked."""
+        try:
+            return self._resolve(url)
+        except (OSError, ValueError, UnicodeError) as err:
+            log.warning("CDN shim: %s not answered: %s", url[:200], err)
+            return None
+
+    def _resolve(self, url: str) -> ShimResponse | None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return None
