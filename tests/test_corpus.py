@@ -326,3 +326,15 @@ def test_real_npm_fetch_of_a_small_pinned_package(tmp_path):
     assert downloaded and file_sha512_sri(path) == pin.integrity
     folder, _ = unpack(pin, path, tmp_path)
     assert (folder / "dist" / "index.html").is_file()
+
+
+def test_colour_diversity_sees_dark_pages_accents_and_classes():
+    from colorgen.corpus.stats import colour_diversity
+
+    light = RawPage("l", [RawElement(-1, "html", 0, "rgba(0, 0, 0, 0)"), RawElement(0, "body", 0, "rgb(255, 255, 255)"),
+                          RawElement(1, "a", 0, "rgb(13, 110, 253)", "rgb(255, 255, 255)")])
+    dark = RawPage("d", [RawElement(-1, "body", 0, "rgb(34, 34, 34)"), RawElement(0, "p", 0, "rgba(0, 0, 0, 0)", "rgb(230, 40, 40)")])
+    stats = colour_diversity([light, dark])
+    assert stats["pages"] == 2 and stats["dark_share"] == 0.5
+    assert stats["accent_hue_share"] == {"azure": 0.5, "red": 0.5}
+    assert stats["background_classes"] == 3 and stats["colour_classes"] == 4  # white shared by bg and text
