@@ -338,3 +338,23 @@ def test_colour_diversity_sees_dark_pages_accents_and_classes():
     assert stats["pages"] == 2 and stats["dark_share"] == 0.5
     assert stats["accent_hue_share"] == {"azure": 0.5, "red": 0.5}
     assert stats["background_classes"] == 3 and stats["colour_classes"] == 4  # white shared by bg and text
+
+
+def test_designer_variants_sit_beside_their_page_in_the_same_site(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "pages").mkdir(parents=True)
+    for i in range(4):
+        (pkg / "pages" / f"p{i}.html").write_text(f'<link rel=stylesheet href="../skins.css"><body class="hold skin-blue x">{i}')
+    (pkg / "pages" / "login.html").write_text('<body class="login-page">login')  # no skin class: no variants
+    (pkg / "skins.css").write_text(".skin-red{background:red}")
+    site = SiteSpec("lte", "lte@2.0.0", ("pages/*.html",), variant_class="skin-blue", variants=("skin-red", "skin-green"))
+    rows, _ = layout.build_site(tmp_path / "out", "npm__lte", {}, lambda tmp: layout.build_package_site(site, "npm__lte", pkg, tmp, 9))
+    variants = [r for r in rows if "?body-class=" in r.source_path]
+    assert len(rows) == 8 and len(variants) == 3  # all 5 originals + a third of the cap (9) as variants
+    assert {r.site for r in rows} == {"npm__lte"}  # one design, one site: one split
+    for r in variants:
+        page = tmp_path / "out" / "sites" / r.path
+        skin = r.source_path.split("=")[1]
+        assert page.parent.name == "pages" and f'class="hold {skin} x"' in page.read_text()
+    assert {r.source_path.split("=")[1] for r in variants} == {"skin-red", "skin-green"}
+    assert layout.variant_html('<body class="login-page">', "skin-blue", "skin-red") is None
