@@ -293,6 +293,10 @@ def test_data_all_keeps_the_webpages_test_split_identical(tmp_path):
     cfg = {"name": "all", "root": str(tmp_path / "all"), "hdf5": "webcolor_all.hdf5", "split_file": "webcolor_split_all.json",
            "cache_dir": str(tmp_path / "all" / "cache")}
     assert load_split(cfg, "test1").page_ids == ["w4", "w5"]
+    from colorgen.data.union import build_from_data_cfg
+
+    again = build_from_data_cfg({"parts": [str(web), str(reg)], "root": str(tmp_path / "all3"), "name": "all"})
+    assert read_split(tmp_path / "all3" / "webcolor_split_all.json") == merged and again["parts"][str(reg)] == 4
     (tmp_path / "x").mkdir()
     dup = _dataset(tmp_path / "x", "dup", {"train": ["w1"]})
     with pytest.raises(ValueError, match="'w1' is in part 0 and part 1"):

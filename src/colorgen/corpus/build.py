@@ -93,6 +93,7 @@ def build_corpus(reg: Registry, out: Path, cache: Path, cap: int = 30, bootswatc
             site_dirs.append(site_dir)
             note("layout", site_dir)
     removed = layout.remove_other_sites(out, set(site_dirs))
+    layout.write_readme(out)
     layout.write_manifest(out, rows)
     t3 = time.perf_counter()
     per_site: dict[str, int] = {}

@@ -264,6 +264,31 @@ def write_manifest(out: Path, rows: list[ManifestRow]) -> Path:
     return path
 
 
+CORPUS_README = """# registry corpus (built by `make corpus` / `python -m colorgen.corpus`; do not edit)
+
+Same format as ../shared/webpages: `MANIFEST.tsv` (6 tab-separated columns: site, page path
+relative to `sites/`, source, path in the source, licence, HTML size) and `sites/<site>/...` with
+every file the pages load at its relative path. Only the listed HTML pages exist.
+
+* Source = pinned registry packages (src/colorgen/corpus/registry.toml), every archive
+  hash-checked: `npm:<name>@<version>`, or `deb:<pkg>=<version>+npm:...` for the Bootstrap
+  examples built from Debian's libjs-bootstrap5-doc.
+* One site = one design, so a split by site keeps a design and its re-skins together:
+  `npm__<template>` (designer skins such as AdminLTE 2 `skin-*` / AdminBSB `theme-*` are extra
+  pages `<page>__<skin>.html` beside their page; source path `<page>?body-class=<skin>`), and
+  `bootstrap-examples__<theme>` (the Bootstrap examples with one Bootswatch theme, or `default`).
+  The example layouts are shared between themes (like a CSS framework); the colours are the theme's.
+* Pages are byte-identical to the package except: the Bootstrap examples (built from Hugo
+  sources), skin variants (one body class swapped), and gentelella (root-absolute links made relative).
+* Render with the CDN shim (`browser.cdn_shim=<corpus cache>`): fonts, icon fonts and CDN
+  libraries are then answered from pinned packages; nothing else leaves the machine.
+"""
+
+
+def write_readme(out: Path) -> None:
+    _write_atomic(out / "README.md", CORPUS_README)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

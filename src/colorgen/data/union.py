@@ -17,7 +17,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import h5py
@@ -85,6 +85,12 @@ def build_union(parts: Sequence[str | os.PathLike], out_dir: str | os.PathLike, 
     write_split(out / f"webcolor_split_{name}.json", merged)
     return {"hdf5": str(h5_path), "parts": {str(p): n for p, n in zip(present, counts, strict=True)},
             "splits": {k: len(v) for k, v in merged.items()}}
+
+
+def build_from_data_cfg(data_cfg: Mapping) -> dict:
+    """``data=all`` as configured (``parts``, ``root``, ``name``): what a pipeline step calls
+    before training on ``data=all``."""
+    return build_union([str(p) for p in data_cfg["parts"]], str(data_cfg["root"]), str(data_cfg.get("name", "all")))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
