@@ -79,3 +79,10 @@ bench: setup ## speed report: experiments/bench/bench.{json,md}
 
 clean:
 	rm -rf outputs multirun wandb .pytest_cache
+
+# --- registry corpus (issue 13): pinned npm/Debian packages -> $(CORPUS_OUT) (sites/ + MANIFEST.tsv) ---
+CORPUS_OUT   ?= data/corpus/registry
+CORPUS_CACHE ?= .cache/registry
+.PHONY: corpus
+corpus: setup ## fetch (npm pack / apt-get download), verify, unpack and lay out the registry corpus (idempotent)
+	$(PYTHON) -m colorgen.corpus out=$(CORPUS_OUT) cache=$(CORPUS_CACHE) $(CORPUS_ARGS)

@@ -87,6 +87,7 @@ class BrowserConfig:
     fake_clock: bool = True
     clock_time: str = "2024-01-01T12:00:00Z"
     random_seed: int = 1
+    cdn_shim: str | None = None  # corpus cache folder: CDN requests answered offline (colorgen.corpus.shim)
 
     @classmethod
     def from_cfg(cls, cfg: Mapping | None) -> BrowserConfig:
@@ -284,6 +285,7 @@ class MobilePage:
     blocked_hosts: Counter = field(default_factory=Counter)
     freeze_stats: dict = field(default_factory=dict)
     status: int = 0  # HTTP status of the main document (0: unknown)
+    shim: object | None = None  # a colorgen.corpus.shim.CdnShim when browser.cdn_shim is set
 
     def foreign(self) -> re.Pattern:
         """URLs not on our origin; matched inside Playwright, so allowed requests never reach Python."""
@@ -291,6 +293,12 @@ class MobilePage:
 
     async def _block(self, route: Route) -> None:
         url = route.request.url
+        # --- corpus CDN shim hook (issue 13): pinned packages answer CDN requests offline ---
+        hit = self.shim.resolve(url) if self.shim is not None else None
+        if hit is not None:
+            await route.fulfill(status=200, body=hit.body, headers=hit.fulfil_headers())
+            return
+        # --- end of CDN shim hook ---
         self.blocked += 1
         self.blocked_hosts[url.split("/")[2] if "://" in url else url.split(":")[0]] += 1
         await route.abort("blockedbyclient")
@@ -309,6 +317,14 @@ class Chromium:
         self._pw: Playwright | None = None
         self.browser: Browser | None = None
         self.generation = 0  # bumped by restart(): lets parallel users tell a fresh browser from the dead one
+
+    def _cdn_shim(self):
+        """The CDN shim of ``cfg.cdn_shim`` (built once), or None: corpus CDN shim hook (issue 13)."""
+        if self.cfg.cdn_shim and getattr(self, "_shim", None) is None:
+            from colorgen.corpus.shim import CdnShim
+
+            self._shim = CdnShim(self.cfg.cdn_shim)
+        return getattr(self, "_shim", None)
 
     async def start(self) -> Chromium:
         exe = self.cfg.executable or default_executable()
@@ -354,7 +370,7 @@ class Chromium:
             service_workers="block",
             java_script_enabled=True,
         )
-        mp = MobilePage(context=context, page=await context.new_page(), origin=origin.rstrip("/"))
+        mp = MobilePage(context=context, page=await context.new_page(), origin=origin.rstrip("/"), shim=self._cdn_shim())
         try:
             await context.route(mp.foreign(), mp._block)
             await context.add_init_script(_SEED_RANDOM_JS % c.random_seed)
