@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -153,17 +153,16 @@ def options_from_cfg(loss_cfg: Mapping[str, Any] | None, train_set: Sequence | N
     """``trainer.loss`` -> :class:`LossOptions` (class weights counted on ``train_set``); ``None`` when all off."""
     if not loss_cfg:
         return None
-    beta = float(loss_cfg.get("class_balance", 0.0) or 0.0)
-    rgb_w = alpha_w = None
-    if beta:
-        if train_set is None:
-            raise ValueError("trainer.loss.class_balance needs the training split to count classes")
-        rgb_c, alpha_c = class_counts(train_set)
-        rgb_w, alpha_w = effective_number_weights(rgb_c, beta), effective_number_weights(alpha_c, beta)
-    options = LossOptions(
+    options = LossOptions(  # validates the switches before any counting
         label_smoothing=float(loss_cfg.get("label_smoothing", 0.0) or 0.0),
         neighbour_smoothing=float(loss_cfg.get("neighbour_smoothing", 0.0) or 0.0),
         focal_gamma=float(loss_cfg.get("focal_gamma", 0.0) or 0.0),
-        class_balance=beta, rgb_weight=rgb_w, alpha_weight=alpha_w,
+        class_balance=float(loss_cfg.get("class_balance", 0.0) or 0.0),
     )
+    if options.class_balance:
+        if train_set is None:
+            raise ValueError("trainer.loss.class_balance needs the training split to count classes")
+        rgb_c, alpha_c = class_counts(train_set)
+        options = replace(options, rgb_weight=effective_number_weights(rgb_c, options.class_balance),
+                          alpha_weight=effective_number_weights(alpha_c, options.class_balance))
     return None if options.plain else options
