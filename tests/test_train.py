@@ -286,3 +286,30 @@ def test_resume_with_switches_continues_identically(data_overrides, tmp_path):
     run(make_cfg(data_overrides, tmp_path / "b", *common, "trainer.max_steps=4"), tmp_path / "rb1")
     resumed = run(make_cfg(data_overrides, tmp_path / "b", *common, "trainer.resume=true"), tmp_path / "rb2")
     assert train_rows(full.jsonl_path) == train_rows(resumed.jsonl_path)
+
+
+def test_ablation_runner_tabulates_seeds(data_overrides, tmp_path):
+    """Two variants x two seeds: per-seed best.pt metrics, mean ± sample std, markdown + JSON."""
+    import json
+
+    import numpy as np
+
+    from colorgen.ablate import load_variants, main
+
+    spec = tmp_path / "variants.yaml"
+    spec.write_text("plain: []\nhue: [trainer.augment.hue_rotation=1.0, trainer.select_best=f1]\n")
+    assert list(load_variants(spec)) == ["plain", "hue"]
+    with pytest.raises(ValueError, match="no variant named"):
+        load_variants(spec, ["nope"])
+    args = ["--variants", str(spec), "--seeds", "0", "1", "--out", str(tmp_path / "out"), "--work", str(tmp_path / "w"),
+            "model=nar", "trainer=smoke", *data_overrides, "trainer.max_steps=2", "trainer.val_every=2"]
+    main(args)
+    table = json.loads((tmp_path / "out/ablation.json").read_text())["variants"]
+    assert [r["seed"] for r in table["hue"]["runs"]] == [0, 1] and table["hue"]["runs"][0]["select"] == "val/f1_rgb"
+    accs = [r["metrics"]["val/rgb_acc"] for r in table["plain"]["runs"]]
+    assert table["plain"]["summary"]["val/rgb_acc"]["mean"] == pytest.approx(np.mean(accs))
+    assert table["plain"]["summary"]["val/rgb_acc"]["std"] == pytest.approx(np.std(accs, ddof=1))
+    md = (tmp_path / "out/ablation.md").read_text()
+    assert "| plain | 2 |" in md and "| hue | 2 |" in md
+    main(args)  # a second call reuses the finished runs: same numbers
+    assert json.loads((tmp_path / "out/ablation.json").read_text())["variants"] == table
