@@ -198,15 +198,118 @@ def test_save_checkpoint_replaces_atomically(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["last.pt"]
 
 
-@pytest.mark.parametrize(("rule", "metric"), [("forward", "val/forward_rgb_acc"), ("generate", "val/rgb_acc")])
-def test_select_best_rule_picks_the_named_accuracy(rule, metric, data_overrides, tmp_path):
-    """forward (official): teacher-forced AR accuracy picks best.pt; generate: free-running greedy."""
+@pytest.mark.parametrize(("rule", "metric", "mode"), [
+    ("forward", "val/forward_rgb_acc", max), ("generate", "val/rgb_acc", max), ("f1", "val/f1_rgb", max),
+    ("f1_present", "val/f1_rgb_present", max), ("fcd", "val/fcd_ratio", min), ("score", "val/score", max)])
+def test_select_best_rule_picks_the_named_metric(rule, metric, mode, data_overrides, tmp_path):
+    """forward (official): teacher-forced AR accuracy picks best.pt; the others: greedy generation's
+    accuracy, macro F, FCD ratio or combined score. Every rule's metric is reported either way."""
     cfg = make_cfg(data_overrides, tmp_path / "ckpt", "model=ar", f"trainer.select_best={rule}")
     result = run(cfg, tmp_path / "run")
     assert result.metric_name == metric
     val = [r for r in read_jsonl(result.jsonl_path) if metric in r]
     assert [r["step"] for r in val] == [3, 6]
-    assert result.best_metric == max(r[metric] for r in val)
+    assert all(k in r for r in val for k in ("val/forward_rgb_acc", "val/rgb_acc", "val/f1_rgb", "val/fcd_text"))
+    assert result.best_metric == mode(r[metric] for r in val)
     assert load_checkpoint(result.best_path)["best_metric"] == result.best_metric
-    other = "val/rgb_acc" if rule == "forward" else "val/forward_rgb_acc"
-    assert all(other not in r for r in val)  # only the chosen rule is computed
+
+
+def test_fcd_rules_need_two_validation_halves(data_overrides, tmp_path):
+    cfg = make_cfg(data_overrides, tmp_path / "ckpt", "model=nar", "trainer.select_best=fcd", "trainer.val_max_pages=3")
+    with pytest.raises(ValueError, match="at least 4 validation pages"):
+        run(cfg, tmp_path / "run")
+
+
+@pytest.mark.parametrize("model", ["nar", "cvae"])
+def test_validation_metrics_equal_eval_metrics(model, data_overrides, tmp_path):
+    """What training validates is what eval computes on the same pages and checkpoint."""
+    from colorgen.evaluation import generate_split, score
+    from colorgen.training.loop import validation_halves, validation_score
+
+    cfg = make_cfg(data_overrides, tmp_path / "ckpt", f"model={model}", "trainer.select_best=score")
+    result = run(cfg, tmp_path / "run")
+    ckpt = load_checkpoint(result.best_path)
+    val_set = load_split(cfg.data, "val")
+    g = generate_split(load_model(result.best_path)[0], val_set, DecodingConfig(), seed=int(cfg.seed),
+                       batch_size=int(cfg.trainer.batch_size))
+    g.is_test2 = validation_halves(len(val_set))
+    evaluated = score(g)
+    validated = ckpt["metrics"]
+    for key in ("acc_rgb", "acc_alpha", "f1_rgb", "f1_rgb_present", "f1_alpha", "fcd_bg", "fcd_text",
+                "fcd_bg_real", "fcd_text_real"):
+        name = {"acc_rgb": "rgb_acc", "acc_alpha": "alpha_acc"}.get(key, key)
+        assert validated[f"val/{name}"] == pytest.approx(evaluated[key], rel=1e-9, abs=1e-12), key
+    ratio, combined = validation_score(evaluated)
+    assert validated["val/fcd_ratio"] == pytest.approx(ratio) and validated["val/score"] == pytest.approx(combined)
+    assert validated["val/fcd_text_real"] > 0  # both halves had pages
+
+
+ALL_SWITCHES = ["trainer.augment.hue_rotation=1.0", "trainer.loss.label_smoothing=0.05",
+                "trainer.loss.neighbour_smoothing=0.1", "trainer.loss.class_balance=0.999",
+                "trainer.loss.focal_gamma=2.0", "trainer.encoder_reg.drop_path=0.2",
+                "trainer.encoder_reg.dropout=0.1", "trainer.select_best=score"]
+
+
+@pytest.mark.parametrize("switch", ALL_SWITCHES[:-1])
+def test_each_switch_changes_training(switch, data_overrides, tmp_path):
+    common = ["model=nar", "trainer.max_steps=1", "trainer.val_every=1", "trainer.val_generate=false"]
+    plain = run(make_cfg(data_overrides, tmp_path / "a", *common), tmp_path / "ra")
+    switched = run(make_cfg(data_overrides, tmp_path / "b", *common, switch), tmp_path / "rb")
+    assert train_rows(plain.jsonl_path)[1] != train_rows(switched.jsonl_path)[1]
+    wa, wb = load_checkpoint(plain.last_path)["model"], load_checkpoint(switched.last_path)["model"]
+    assert any(not torch.equal(wa[k], wb[k]) for k in wa)
+
+
+OFFICIAL_DATA = Path(os.environ.get("COLORGEN_OFFICIAL_FIXTURE", ROOT.parent / "shared" / "webcolor" / "official_fixture")) / "data"
+
+
+@pytest.mark.skipif(not (OFFICIAL_DATA / "webcolor_v1.1.hdf5").is_file(), reason=f"real-page fixture data not at {OFFICIAL_DATA}")
+@pytest.mark.parametrize("model", ["ar", "nar", "cvae", "upsampler"])
+def test_smoke_run_with_every_switch_on_real_pages(model, tmp_path_factory, tmp_path):
+    cache = tmp_path_factory.getbasetemp() / "official_data_cache"
+    data = ["data=webcolor", f"data.root={OFFICIAL_DATA}", f"data.cache_dir={cache}"]
+    cfg = make_cfg(data, tmp_path / "ckpt", f"model={model}", *ALL_SWITCHES)
+    result = run(cfg, tmp_path / "run")
+    losses = train_rows(result.jsonl_path)
+    assert sorted(losses) == list(range(1, cfg.trainer.max_steps + 1))
+    assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
+    assert result.best_path.is_file()
+    if model != "upsampler":
+        assert result.metric_name == "val/score" and result.best_metric == result.best_metric  # not NaN
+
+
+def test_resume_with_switches_continues_identically(data_overrides, tmp_path):
+    """Augmentation (seeded by step) and drop-path (global RNG, saved) keep resumed runs bit-identical."""
+    common = ["model=nar", "trainer.max_steps=8", "trainer.val_every=4", "trainer.val_generate=false",
+              *ALL_SWITCHES[:-1]]
+    full = run(make_cfg(data_overrides, tmp_path / "a", *common), tmp_path / "ra")
+    run(make_cfg(data_overrides, tmp_path / "b", *common, "trainer.max_steps=4"), tmp_path / "rb1")
+    resumed = run(make_cfg(data_overrides, tmp_path / "b", *common, "trainer.resume=true"), tmp_path / "rb2")
+    assert train_rows(full.jsonl_path) == train_rows(resumed.jsonl_path)
+
+
+def test_ablation_runner_tabulates_seeds(data_overrides, tmp_path):
+    """Two variants x two seeds: per-seed best.pt metrics, mean ± sample std, markdown + JSON."""
+    import json
+
+    import numpy as np
+
+    from colorgen.ablate import load_variants, main
+
+    spec = tmp_path / "variants.yaml"
+    spec.write_text("plain: []\nhue: [trainer.augment.hue_rotation=1.0, trainer.select_best=f1]\n")
+    assert list(load_variants(spec)) == ["plain", "hue"]
+    with pytest.raises(ValueError, match="no variant named"):
+        load_variants(spec, ["nope"])
+    args = ["--variants", str(spec), "--seeds", "0", "1", "--out", str(tmp_path / "out"), "--work", str(tmp_path / "w"),
+            "model=nar", "trainer=smoke", *data_overrides, "trainer.max_steps=2", "trainer.val_every=2"]
+    main(args)
+    table = json.loads((tmp_path / "out/ablation.json").read_text())["variants"]
+    assert [r["seed"] for r in table["hue"]["runs"]] == [0, 1] and table["hue"]["runs"][0]["select"] == "val/f1_rgb"
+    accs = [r["metrics"]["val/rgb_acc"] for r in table["plain"]["runs"]]
+    assert table["plain"]["summary"]["val/rgb_acc"]["mean"] == pytest.approx(np.mean(accs))
+    assert table["plain"]["summary"]["val/rgb_acc"]["std"] == pytest.approx(np.std(accs, ddof=1))
+    md = (tmp_path / "out/ablation.md").read_text()
+    assert "| plain | 2 |" in md and "| hue | 2 |" in md
+    main(args)  # a second call reuses the finished runs: same numbers
+    assert json.loads((tmp_path / "out/ablation.json").read_text())["variants"] == table

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from colorgen.constrained import decode_tree
@@ -60,10 +59,21 @@ def target_classes(batch: Any) -> tuple[Tensor, Tensor]:
 
 
 def generator_loss(logits: StyleLogits, batch: Any) -> dict[str, Tensor]:
-    """Cross-entropy on RGB plus cross-entropy on alpha over the scored concatenation."""
+    """Cross-entropy on RGB plus cross-entropy on alpha over the scored concatenation.
+
+    Inside the training loop's ``colorgen.training.losses.loss_options`` block the switches of
+    ``trainer.loss`` apply (label smoothing, neighbour bins, class weights, focal); elsewhere,
+    and with every switch off, this is the published plain cross-entropy.
+    """
+    from colorgen.training.losses import (  # lazy: training imports models
+        active_loss_options,
+        class_loss,
+    )
+
+    options = active_loss_options()
     rgb_t, alpha_t = target_classes(batch)
-    loss_rgb = F.cross_entropy(scored(batch, logits.text_rgb, logits.bg_rgb), rgb_t)
-    loss_alpha = F.cross_entropy(scored(batch, logits.text_alpha, logits.bg_alpha), alpha_t)
+    loss_rgb = class_loss(scored(batch, logits.text_rgb, logits.bg_rgb), rgb_t, options, "rgb")
+    loss_alpha = class_loss(scored(batch, logits.text_alpha, logits.bg_alpha), alpha_t, options, "alpha")
     return {"loss": loss_rgb + loss_alpha, "loss_rgb": loss_rgb, "loss_alpha": loss_alpha}
 
 
