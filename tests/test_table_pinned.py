@@ -6,8 +6,6 @@ The expected files were written by the table builder before the evaluation refac
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 from colorgen.table import build_table, find_metrics_files, load_metrics, write_table

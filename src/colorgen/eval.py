@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from rich.table import Table
 from colorgen.data.dataset import load_split
 from colorgen.decoding import DecodingConfig
 from colorgen.evaluation import decoding_label, generate_split, row_key, score
+from colorgen.io import write_json
 from colorgen.training.checkpoint import load_checkpoint, load_model
 from colorgen.training.loggers import make_logger
 from colorgen.training.seed import seed_everything
@@ -97,9 +96,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
 
 def write_metrics(out_dir: Path, metrics: dict) -> None:
     """``metrics.json``, atomically (a killed run leaves the old file or none, never half of one)."""
-    tmp = out_dir / ".metrics.json.tmp"
-    tmp.write_text(json.dumps(metrics, indent=2))
-    os.replace(tmp, out_dir / "metrics.json")
+    write_json(out_dir / "metrics.json", metrics)
 
 
 def show(metrics: dict) -> None:

@@ -18,6 +18,7 @@ from rich.progress import Progress
 
 from colorgen.data.batching import make_loader
 from colorgen.decoding import DecodingConfig
+from colorgen.io import write_atomic
 from colorgen.metrics.classification import classification_scores, concat_text_bg
 from colorgen.metrics.fcd import fcd_score, text_bg_histograms
 
@@ -45,10 +46,7 @@ class Generated:
         arrays |= {f"true.{k}": v for k, v in self.true.items()} | {f"pred.{k}": v for k, v in self.pred.items()}
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, path)
-        return path
+        return write_atomic(path, buf.getvalue())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> tuple[Generated, dict]:

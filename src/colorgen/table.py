@@ -19,12 +19,12 @@ import json
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from colorgen.io import write_atomic
 from colorgen.published import METRIC_COLUMNS, PUBLISHED, PUBLISHED_BY_KEY, MetricColumn
 
 log = logging.getLogger(__name__)
@@ -203,24 +203,13 @@ def build_table(metrics: list[dict[str, Any]]) -> Table:
     return Table(rows)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_table(table: Table, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write ``table.md`` and ``table.csv`` into ``out_dir`` (each atomically); return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md, csv_path = out / "table.md", out / "table.csv"
-    _atomic_write(md, table.to_markdown())
-    _atomic_write(csv_path, table.to_csv())
+    write_atomic(md, table.to_markdown())
+    write_atomic(csv_path, table.to_csv())
     return md, csv_path
 
 

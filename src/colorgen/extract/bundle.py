@@ -12,29 +12,18 @@ A failed page gets ``<page id>.failed.json`` instead.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from colorgen.data.webcolor_format import RawElement, RawPage
+from colorgen.io import write_atomic
+
+__all__ = ["write_atomic"]  # corpus.py writes failures.tsv through it
 
 STAGING = "staging"
 PAGES = "pages"
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _jsonable(obj):
