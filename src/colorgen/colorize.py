@@ -27,9 +27,10 @@ from colorgen.browser import BrowserConfig, Chromium, StaticServer
 from colorgen.data.graph import page_to_data
 from colorgen.data.webcolor_format import RawPage, read_pages
 from colorgen.decoding import DecodingConfig
+from colorgen.extract.bundle import load_bundle
 from colorgen.io import write_atomic
 from colorgen.render.contact_sheet import save_contact_sheet
-from colorgen.render.recolor import PageColors, load_bundle, page_css, recolored_html
+from colorgen.render.recolor import PageColors, page_css, recolored_html
 from colorgen.render.screenshots import RenderJob, Variant, render
 from colorgen.training.checkpoint import load_model
 from colorgen.training.seed import seed_everything

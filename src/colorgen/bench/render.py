@@ -94,7 +94,7 @@ def _real_pages(limit: int, workers: int, browser: BrowserConfig, colourings: in
 
     from colorgen.data.graph import page_to_data
     from colorgen.data.webcolor_format import read_pages
-    from colorgen.render.recolor import load_bundle
+    from colorgen.extract.bundle import load_bundle
 
     conf = Path(__file__).resolve().parents[3] / "conf" / "data" / "webpages.yaml"
     if not conf.is_file():

@@ -32,10 +32,11 @@ from rich.progress import Progress
 from colorgen.browser import BrowserConfig
 from colorgen.decoding import DecodingConfig
 from colorgen.evaluation import Generated, row_key
+from colorgen.extract.bundle import PageBundle, load_bundle
 from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
 from colorgen.render.contact_sheet import save_contact_sheet
 from colorgen.render.contrast import axe_version
-from colorgen.render.recolor import PageBundle, load_bundle, page_css, render_key, split_pages
+from colorgen.render.recolor import page_css, render_key, split_pages
 from colorgen.render.screenshots import RenderJob, RenderReport, Variant, render
 
 log = logging.getLogger(__name__)
