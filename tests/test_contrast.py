@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from colorgen.evaluation.visual import contrast_summary
 from colorgen.render import contrast
 from colorgen.render.screenshots import RenderJob, Variant, render
-from colorgen.render.visual_metrics import contrast_summary
 
 FIXTURES = Path(__file__).parent / "fixtures" / "render"
 PALE_P = "@layer colorgen { p { color: rgb(230, 230, 230) !important; } }"
