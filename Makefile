@@ -10,7 +10,7 @@ CHROMIUM ?= /usr/bin/chromium
 export COLORGEN_CHROMIUM := $(CHROMIUM)
 export OMP_NUM_THREADS ?= 2
 
-ROWS    := stats_mode stats_sampling ar_greedy ar_top_p08 ar_top_p09 nar cvae
+ROWS    := $(sort $(basename $(notdir $(wildcard conf/experiment/*.yaml))))  # one paper row per experiment file
 MODELS  := stats ar nar cvae upsampler
 METRICS ?= full
 RESULTS ?= experiments/results/$(DATA)
@@ -61,9 +61,9 @@ train-all: setup $(DATA_DEP) ## train every model (finished checkpoints are reus
 	  $(PYTHON) -m colorgen.train model=$$m trainer=$(TRAINER) data=$(DATA) $(DATA_ARGS) trainer.resume=true || exit 1; \
 	done
 
-eval-all: setup ## evaluate the seven paper rows into $(RUNS); renders are shared: each test page opens once
+eval-all: setup ## evaluate every paper row (conf/experiment) into $(RUNS); renders are shared: each test page opens once
 	@for r in $(ROWS); do \
-	  $(PYTHON) -m colorgen.eval experiment=$$r data=$(DATA) $(DATA_ARGS) trainer=$(TRAINER) metrics=basic \
+	  $(PYTHON) -m colorgen.eval experiment=$$r data=$(DATA) $(DATA_ARGS) size=$(TRAINER) metrics=basic \
 	    hydra.run.dir=$(RUNS)/$$r || exit 1; \
 	done
 	@test "$(METRICS)" != full || $(PYTHON) -m colorgen.visual $(addprefix $(RUNS)/,$(ROWS))

@@ -1,6 +1,6 @@
 """Random page graphs shaped as docs/CONTRACTS.md describes, for the model tests.
 
-The page builders live in ``colorgen.bench.models`` (the benchmark needs the same pages);
+The page builders live in ``tests/helpers/synthetic.py`` (the benchmark imports them too);
 this module adds the awkward cases: single-node pages and deep chains.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 import torch
 from torch_geometric.data import Batch, Data
 
-from colorgen.bench.models import (  # noqa: F401  (re-exported for tests)
+from helpers.oracles import reference_content_encoding  # noqa: F401  (re-exported for tests)
+from helpers.synthetic import (  # noqa: F401  (re-exported for tests)
     page_from_parents,
     random_page,
     random_parents,
     realistic_batch,
-    reference_content_encoding,
 )
 
 

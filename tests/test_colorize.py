@@ -13,11 +13,11 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 from torch_geometric.data import Batch
 
-from colorgen.bench.models import realistic_batch
 from colorgen.colorize import colorize, sample_colors
 from colorgen.decoding import DecodingConfig
 from colorgen.models import ColorUpsampler, Stats
 from colorgen.training.checkpoint import save_checkpoint
+from helpers.synthetic import realistic_batch
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 WEBPAGES = Path(os.environ.get("COLORGEN_WEBPAGES", Path(__file__).resolve().parents[2] / "shared" / "webpages"))

@@ -74,9 +74,9 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaldata")
     cfg = write_fixture_dataset(root, n_pages=40, seed=1)
     common = ["data=webcolor", f"data.root={root}", "data.name=fixture", "data.hdf5=" + cfg["hdf5"],
-              "data.split_file=" + cfg["split_file"], f"ckpt_dir={root}/ckpt", "logger=none", "trainer=smoke"]
+              "data.split_file=" + cfg["split_file"], f"ckpt_dir={root}/ckpt", "logger=none"]
     for model in ("stats", "ar"):
-        _run(["-m", "colorgen.train", f"model={model}", f"hydra.run.dir={root}/train_{model}", *common], root)
+        _run(["-m", "colorgen.train", f"model={model}", "trainer=smoke", f"hydra.run.dir={root}/train_{model}", *common], root)
     return root, common
 
 

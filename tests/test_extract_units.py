@@ -169,3 +169,14 @@ def test_pixel_change_counts_changed_pixels():
     assert pixel_change(png(a), png(a))["changed"] == 0.0
     assert pixel_change(png(a), png(b))["changed"] == pytest.approx(0.1)
     assert pixel_change(png(a), png(b), tolerance=3)["changed"] == 0.0
+
+
+def test_bundle_written_is_read_back_by_the_one_reader(tmp_path):
+    """extract.bundle owns the format: what write_bundle writes, load_bundle reads (render uses it)."""
+    selectors = ["html", "html > body", "#a\u00e9"]
+    bundle.write_bundle(tmp_path, "p1", selectors, {"source": "sites/x/index.html"}, [{}, {}, {}], b"png")
+    b = bundle.load_bundle(tmp_path, "p1")
+    assert b.selectors == tuple(selectors) and b.source == "sites/x/index.html"
+    assert b.screenshot.read_bytes() == b"png"
+    with pytest.raises(FileNotFoundError, match="no extracted bundle"):
+        bundle.load_bundle(tmp_path, "missing")

@@ -234,21 +234,12 @@ def test_stats_state_dict_round_trip_and_unfitted_error() -> None:
 
 
 @pytest.mark.parametrize("name", ["stats", "ar", "nar", "cvae", "upsampler"])
-def test_model_yaml_instantiates_with_trainer_sizes(name: str) -> None:
-    root = OmegaConf.create(
-        {
-            "model": OmegaConf.load(CONF / f"{name}.yaml"),
-            "trainer": {
-                "model_size": {
-                    "d_model": 16,
-                    "n_layers": 1,
-                    "n_heads": 2,
-                    "d_ff": 32,
-                    "dropout": 0.0,
-                }
-            },
-        }
-    )
+def test_model_yaml_instantiates_with_size_group(name: str) -> None:
+    from hydra import compose, initialize_config_dir
+
+    sizes = ["size.d_model=16", "size.n_layers=1", "size.n_heads=2", "size.d_ff=32", "size.dropout=0.0"]
+    with initialize_config_dir(config_dir=str(CONF.parent), version_base="1.3"):
+        root = compose("train", [f"model={name}", *sizes])
     assert root.model.name == name
     cfg = OmegaConf.to_container(root.model, resolve=True)
     cfg.pop("name")

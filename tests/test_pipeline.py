@@ -3,7 +3,6 @@ extract (real Chromium) -> train (NAR + upsampler, trainer=smoke) -> eval metric
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from colorgen.data.dataset import load_split
+from colorgen.evaluation.results import read_run_metrics
 
 pytestmark = pytest.mark.browser
 
@@ -43,12 +43,12 @@ def test_real_pages_end_to_end(tmp_path):
     sizes = {s: len(load_split(cfg, s)) for s in ("train", "val", "test1", "test2")}
     assert sum(sizes.values()) == len(PAGES) and min(sizes.values()) >= 1, (sizes, (root / "failures.tsv").read_text())
 
-    common = [*data, f"ckpt_dir={tmp_path}/ckpt", "logger=none", "trainer=smoke"]
+    common = [*data, f"ckpt_dir={tmp_path}/ckpt", "logger=none"]
     for model in ("nar", "upsampler"):
-        cli("colorgen.train", f"model={model}", f"hydra.run.dir={tmp_path}/train_{model}", *common, cwd=tmp_path)
+        cli("colorgen.train", f"model={model}", "trainer=smoke", f"hydra.run.dir={tmp_path}/train_{model}", *common, cwd=tmp_path)
         assert (tmp_path / "ckpt" / model / "best.pt").is_file()
     cli("colorgen.eval", "experiment=nar", "metrics=full", f"hydra.run.dir={tmp_path}/eval", *common, cwd=tmp_path)
-    m = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    m = read_run_metrics(tmp_path / "eval" / "metrics.json")  # + visual.json beside it
     assert m["row"] == "nar" and m["pages"] == sizes["test1"] + sizes["test2"]
     for key in ("acc_rgb", "f1_rgb", "fcd_bg", "contrast_pages_pct", "contrast_real_pages_pct"):
         assert math.isfinite(m[key]), key

@@ -19,13 +19,14 @@ from colorgen.data.colors import encode_color
 from colorgen.data.graph import page_to_data
 from colorgen.data.webcolor_format import read_pages
 from colorgen.evaluation import Generated
+from colorgen.evaluation.results import read_run_metrics
+from colorgen.evaluation.visual import VisualRun, score_runs, visual_metrics
 from colorgen.extract.fidelity import pixel_change
 from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
 from colorgen.render import screenshots
 from colorgen.render.contact_sheet import contact_sheet, save_contact_sheet
 from colorgen.render.recolor import PageColors, page_css, recolored_html, render_key, split_pages
 from colorgen.render.screenshots import RenderJob, Variant, render
-from colorgen.render.visual_metrics import VisualRun, score_runs, visual_metrics
 
 FIXTURES = Path(__file__).parent / "fixtures" / "render"
 # known.html: #top is 0-200 px (red, !important in the page), #band 200-400 (green), #text 400-500 (blue)
@@ -296,7 +297,7 @@ def test_runs_scored_together_open_each_page_once(real_data, tmp_path, monkeypat
     for run in runs:
         assert (run.out_dir / "contact_sheet.png").is_file()
 
-    # the CLI over saved runs: cached renders, so nothing opens; metrics.json gains the visual keys
+    # the CLI over saved runs: cached renders, so nothing opens; visual.json beside metrics.json
     for run in runs:
         run.generated.save(run.out_dir / "generated.npz", {"label": run.label, "data": data, "visual": {"workers": 2}})
         (run.out_dir / "metrics.json").write_text(json.dumps({"row": run.label, "generate_seconds": 1.5}))
@@ -304,7 +305,8 @@ def test_runs_scored_together_open_each_page_once(real_data, tmp_path, monkeypat
     visual_cli.main([str(r.out_dir) for r in runs])
     assert opened == []
     for run, before in zip(runs, (m_exact, m_black), strict=True):
-        m = json.loads((run.out_dir / "metrics.json").read_text())
+        assert json.loads((run.out_dir / "metrics.json").read_text()) == {"row": run.label, "generate_seconds": 1.5}
+        m = read_run_metrics(run.out_dir / "metrics.json")
         assert m["row"] == run.label and m["eval_seconds"] == pytest.approx(1.5 + m["visual_seconds"])
         keys = ("pixel_fcd", "contrast_pages_pct", "contrast_elements_per_page", "visual_pages")
         assert {k: m[k] for k in keys} == {k: before[k] for k in keys}

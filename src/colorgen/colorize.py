@@ -27,10 +27,12 @@ from colorgen.browser import BrowserConfig, Chromium, StaticServer
 from colorgen.data.graph import page_to_data
 from colorgen.data.webcolor_format import RawPage, read_pages
 from colorgen.decoding import DecodingConfig
+from colorgen.evaluation.runs import load_generator, load_upsampler, resolve_path
+from colorgen.extract.bundle import load_bundle
+from colorgen.io import write_atomic
 from colorgen.render.contact_sheet import save_contact_sheet
-from colorgen.render.recolor import PageColors, load_bundle, page_css, recolored_html
-from colorgen.render.screenshots import RenderJob, Variant, render, write_atomic
-from colorgen.training.checkpoint import load_model
+from colorgen.render.recolor import PageColors, page_css, recolored_html
+from colorgen.render.screenshots import RenderJob, Variant, render
 from colorgen.training.seed import seed_everything
 
 log = logging.getLogger("colorgen.colorize")
@@ -45,10 +47,6 @@ class PageSource:
     serve_root: Path  # folder the static server serves
     url_path: str  # HTML path relative to serve_root
     html_path: Path  # the HTML file itself
-
-
-def _abs(path: str) -> Path:
-    return Path(hydra.utils.to_absolute_path(str(path)))
 
 
 def find_serve_root(html: Path) -> Path:
@@ -81,17 +79,17 @@ async def _extract_file(html: Path, root: Path, browser: BrowserConfig) -> tuple
 def load_page(cfg: DictConfig, browser: BrowserConfig) -> PageSource:
     """``page=`` an HTML file (extracted now) or an extracted page id of ``cfg.data``."""
     page = str(cfg.page)
-    path = _abs(page).resolve()
+    path = resolve_path(page).resolve()
     if page.lower().endswith((".html", ".htm")) or path.is_file():
         if not path.is_file():
             raise FileNotFoundError(f"page={page}: no such HTML file ({path})")
         root = find_serve_root(path)
         raw, selectors = asyncio.run(_extract_file(path, root, browser))
         return PageSource(page_to_data(raw), selectors, root, path.relative_to(root).as_posix(), path)
-    root = _abs(cfg.data.root)
+    root = resolve_path(cfg.data.root)
     bundle = load_bundle(root, page)
     (raw,) = read_pages(root / str(cfg.data.hdf5), [page])
-    corpus = _abs(cfg.data.corpus)
+    corpus = resolve_path(cfg.data.corpus)
     return PageSource(page_to_data(raw), list(bundle.selectors), corpus, bundle.source, corpus / bundle.source)
 
 
@@ -123,19 +121,6 @@ def _same(a: PageColors, b: PageColors) -> bool:
     return all(np.array_equal(getattr(a, k), getattr(b, k)) for k in ("text_rgb", "text_alpha", "bg_rgb", "bg_alpha"))
 
 
-def _load_models(cfg: DictConfig):
-    ckpt_dir = _abs(cfg.ckpt_dir)
-    model, _ = load_model(_abs(cfg.ckpt) if cfg.ckpt else ckpt_dir / cfg.model.name / "best.pt")
-    upsampler = None
-    if cfg.upsampler:
-        path = _abs(cfg.upsampler_ckpt) if cfg.upsampler_ckpt else ckpt_dir / "upsampler" / "best.pt"
-        if path.is_file():
-            upsampler, _ = load_model(path)
-        else:
-            log.warning("no upsampler at %s: colours are bin centres", path)
-    return model, upsampler
-
-
 def _read_html(path: Path) -> tuple[str, str]:
     """The page's text and the codec that writes it back byte-for-byte (latin-1 if not UTF-8)."""
     data = path.read_bytes()
@@ -154,7 +139,8 @@ def colorize(cfg: DictConfig, out_dir: Path) -> dict:
     seed_everything(cfg.seed)
     browser = BrowserConfig.from_cfg(OmegaConf.to_container(cfg.browser, resolve=True) if cfg.browser else None)
     src = load_page(cfg, browser)
-    model, upsampler = _load_models(cfg)
+    model, _, _ = load_generator(cfg)
+    upsampler = load_upsampler(cfg) if cfg.upsampler else None
     samples, deterministic = sample_colors(
         model, upsampler, src.data, DecodingConfig.from_cfg(cfg.decoding), cfg.num_samples, cfg.seed
     )
@@ -200,7 +186,7 @@ def colorize(cfg: DictConfig, out_dir: Path) -> dict:
 
 @hydra.main(config_path="../../conf", config_name="colorize", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    out_dir = _abs(cfg.out) if cfg.out else Path(HydraConfig.get().runtime.output_dir)
+    out_dir = resolve_path(cfg.out) if cfg.out else Path(HydraConfig.get().runtime.output_dir)
     result = colorize(cfg, out_dir)
     console = Console()
     if result["deterministic"]:

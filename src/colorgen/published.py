@@ -2,7 +2,9 @@
 
 Copied from MODELS.md "Published results". FCD columns are in the reported unit
 (Fréchet distance × 10³), the same unit ``metrics.json`` uses. ``key`` is the row key
-our ``metrics.json`` files carry in ``row`` to be placed beside a published row.
+our ``metrics.json`` files carry in ``row`` to be placed beside a published row; each
+row's experiment file (``conf/experiment/<row>.yaml``) carries the same key and label, and
+a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -10,28 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from colorgen.columns import PUBLISHED_COLUMNS, Column
 
-@dataclass(frozen=True)
-class MetricColumn:
-    """One numeric column of the results table."""
-
-    key: str  # key in metrics.json
-    header: str  # header in the rendered table
-    decimals: int  # digits shown
-
-
-# The nine published columns, in the published order.
-METRIC_COLUMNS: tuple[MetricColumn, ...] = (
-    MetricColumn("acc_rgb", "Acc RGB", 3),
-    MetricColumn("acc_alpha", "Acc alpha", 3),
-    MetricColumn("f1_rgb", "F RGB", 3),
-    MetricColumn("f1_alpha", "F alpha", 3),
-    MetricColumn("fcd_bg", "BG-FCD", 2),
-    MetricColumn("fcd_text", "Text-FCD", 2),
-    MetricColumn("pixel_fcd", "Pixel-FCD", 2),
-    MetricColumn("contrast_pages_pct", "Contrast % pages", 2),
-    MetricColumn("contrast_elements_per_page", "Contrast elements/page", 2),
-)
+# The nine published columns, in the published order (declared in colorgen.columns).
+METRIC_COLUMNS: tuple[Column, ...] = PUBLISHED_COLUMNS
+MetricColumn = Column  # the former name
 
 
 @dataclass(frozen=True)

@@ -15,40 +15,24 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from colorgen.published import METRIC_COLUMNS, PUBLISHED, PUBLISHED_BY_KEY, MetricColumn
+from colorgen.columns import OUR_COLUMNS, REAL_KEYS, Column
+from colorgen.evaluation.results import read_run_metrics
+from colorgen.io import write_atomic
+from colorgen.published import METRIC_COLUMNS, PUBLISHED, PUBLISHED_BY_KEY
 
 log = logging.getLogger(__name__)
 
 MISSING = "–"
 REAL_KEY = "real"
-# Our-only columns: F-score over present classes (newer torchmetrics semantics), and contrast
-# with text coloured like its background (1:1, which axe/Lighthouse leave out) counted as failing.
-EXTRA_COLUMNS: tuple[MetricColumn, ...] = (
-    MetricColumn("f1_rgb_present", "F RGB (present)", 3),
-    MetricColumn("f1_alpha_present", "F alpha (present)", 3),
-    MetricColumn("contrast_strict_pages_pct", "Contrast % pages (incl. 1:1)", 2),
-    MetricColumn("contrast_strict_elements_per_page", "Contrast elements/page (incl. 1:1)", 2),
-)
-# metrics.json key of each real-data value, by table column.
-REAL_KEYS: dict[str, str] = {
-    "fcd_bg": "fcd_bg_real",
-    "fcd_text": "fcd_text_real",
-    "pixel_fcd": "pixel_fcd_real",
-    "contrast_pages_pct": "contrast_real_pages_pct",
-    "contrast_elements_per_page": "contrast_real_elements_per_page",
-    "contrast_strict_pages_pct": "contrast_real_strict_pages_pct",
-    "contrast_strict_elements_per_page": "contrast_real_strict_elements_per_page",
-}
+EXTRA_COLUMNS: tuple[Column, ...] = OUR_COLUMNS  # declared in colorgen.columns
 NOTES = (
     "Cells read `ours (published)`; published = WebColor v1.1 test set, WACV 2023. "
     f"`{MISSING}` = not measured. FCD columns are ×10⁻³ (shown value = Fréchet distance × 10³). "
@@ -162,7 +146,7 @@ def _our_row(m: dict[str, Any]) -> TableRow:
     steps = _number(m.get("steps"))
     return TableRow(
         key=key,
-        label=pub.label if pub is not None else _label(m),
+        label=pub.label if pub is not None else str(m.get("label") or _label(m)),
         ours={c.key: _number(m.get(c.key)) for c in (*METRIC_COLUMNS, *EXTRA_COLUMNS)},
         published=dict(pub.values) if pub is not None else None,
         data=m.get("data"),
@@ -203,24 +187,13 @@ def build_table(metrics: list[dict[str, Any]]) -> Table:
     return Table(rows)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_table(table: Table, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write ``table.md`` and ``table.csv`` into ``out_dir`` (each atomically); return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md, csv_path = out / "table.md", out / "table.csv"
-    _atomic_write(md, table.to_markdown())
-    _atomic_write(csv_path, table.to_csv())
+    write_atomic(md, table.to_markdown())
+    write_atomic(csv_path, table.to_csv())
     return md, csv_path
 
 
@@ -238,14 +211,8 @@ def find_metrics_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 
 def load_metrics(files: Iterable[Path]) -> list[dict[str, Any]]:
-    """Read metrics.json files; each must hold one JSON object."""
-    out = []
-    for f in files:
-        m = json.loads(Path(f).read_text(encoding="utf-8"))
-        if not isinstance(m, dict):
-            raise ValueError(f"{f}: expected a JSON object, got {type(m).__name__}")
-        out.append(m)
-    return out
+    """Read metrics.json files (each one JSON object), with the visual.json beside each merged in."""
+    return [read_run_metrics(f) for f in files]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -14,21 +14,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from colorgen.browser import BrowserConfig
 from colorgen.extract.corpus import RunSettings, extract_pages, read_manifest, select_entries
 
+from .checkout import data_config
+
 log = logging.getLogger(__name__)
-
-_CONF = Path(__file__).resolve().parents[3] / "conf" / "data" / "webpages.yaml"
-
 
 def corpus_dir() -> Path:
     env = os.environ.get("COLORGEN_WEBPAGES")
     if env:
         return Path(env)
-    return Path(str(OmegaConf.load(_CONF).corpus)) if _CONF.is_file() else Path("../shared/webpages")
+    return Path(data_config()["corpus"])
 
 
 def _measure(corpus: Path, entries, workers: int, fidelity: bool) -> dict:

@@ -13,123 +13,19 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import Tensor
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Batch
 
-from colorgen.data.colors import NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
-from colorgen.data.tags import NUM_TAGS
 from colorgen.decoding import DecodingConfig
 from colorgen.models import AR, CVAE, NAR, ColorUpsampler, ContentEncoder, Stats
 
+from .checkout import import_test_helpers
+
+_helpers = import_test_helpers()
+realistic_batch = _helpers.synthetic.realistic_batch
+reference_content_encoding = _helpers.oracles.reference_content_encoding
+
 PAPER_SIZE = {"d_model": 256, "n_layers": 4, "n_heads": 8, "d_ff": 512, "dropout": 0.1}
 SMALL_SIZE = {"d_model": 128, "n_layers": 2, "n_heads": 4, "d_ff": 256, "dropout": 0.1}
-
-# ---------------------------------------------------------------- synthetic pages
-
-
-def page_from_parents(
-    parents: list[int], generator: torch.Generator, page_id: str = "page"
-) -> Data:
-    """A page (docs/CONTRACTS.md fields) whose element ``i`` has parent ``parents[i]`` (-1 = root)."""
-    n, g = len(parents), generator
-    parent = torch.tensor(parents, dtype=torch.long)
-    depth = [0] * n
-    order = [0] * n
-    next_order: dict[int, int] = {}
-    for i, p in enumerate(parents):
-        if p >= 0:
-            depth[i] = depth[p] + 1
-            order[i] = next_order.get(p, 0)
-            next_order[p] = order[i] + 1
-    has_text = torch.rand(n, generator=g) < 0.5
-    has_img = torch.rand(n, generator=g) < 0.2
-    has_bgimg = torch.rand(n, generator=g) < 0.1
-    child = torch.arange(n)[parent >= 0]
-    return Data(
-        order=torch.tensor(order).clamp(max=199),
-        tag=torch.randint(NUM_TAGS, (n,), generator=g),
-        text_feat=torch.rand(n, 12, generator=g) * has_text[:, None],
-        img_feat=torch.rand(n, 13, generator=g) * has_img[:, None],
-        bgimg_feat=torch.rand(n, 13, generator=g) * has_bgimg[:, None],
-        has_text=has_text,
-        text_rgb=torch.randint(NUM_RGB_CLASSES, (n,), generator=g) * has_text,
-        text_alpha=torch.randint(NUM_ALPHA_CLASSES, (n,), generator=g) * has_text,
-        text_res=torch.rand(n, 4, generator=g) * has_text[:, None],
-        bg_rgb=torch.randint(NUM_RGB_CLASSES, (n,), generator=g),
-        bg_alpha=torch.randint(NUM_ALPHA_CLASSES, (n,), generator=g),
-        bg_res=torch.rand(n, 4, generator=g),
-        edge_index=torch.stack([child, parent[child]]).reshape(2, -1),
-        depth=torch.tensor(depth),
-        is_test2=torch.tensor([False]),
-        page_id=page_id,
-        num_nodes=n,
-    )
-
-
-def random_parents(n: int, generator: torch.Generator, branching: float = 0.7) -> list[int]:
-    """Parents of a random tree in element-id order (a parent precedes its children).
-
-    With probability ``branching`` an element hangs under a random earlier element, else
-    under the previous one: near 1 gives bushy trees, near 0 long chains.
-    """
-    parents = [-1]
-    for i in range(1, n):
-        if float(torch.rand(1, generator=generator)) < branching:
-            parents.append(int(torch.randint(i, (1,), generator=generator)))
-        else:
-            parents.append(i - 1)
-    return parents
-
-
-def random_page(
-    n: int, generator: torch.Generator, page_id: str = "page", branching: float = 0.7
-) -> Data:
-    return page_from_parents(random_parents(n, generator, branching), generator, page_id)
-
-
-def realistic_batch(batch_size: int, n_elements: int = 100, seed: int = 0) -> Batch:
-    """``batch_size`` random pages of about ``n_elements`` elements (+-20%, at most 200)."""
-    g = torch.Generator().manual_seed(seed)
-    lo, hi = int(n_elements * 0.8), min(200, int(n_elements * 1.2)) + 1
-    sizes = torch.randint(lo, hi, (batch_size,), generator=g).tolist()
-    return Batch.from_data_list([random_page(n, g, f"p{i}", 0.6) for i, n in enumerate(sizes)])
-
-
-# ---------------------------------------------------------------- naive reference
-
-
-def reference_content_encoding(encoder: ContentEncoder, batch: Any) -> Tensor:
-    """Content vectors computed node by node (leaves first, then root first), no batching.
-
-    The obviously-correct form of MODELS.md's message passing; the vectorised encoder must
-    match it.
-    """
-    h = encoder.embed(batch)
-    if not encoder.message_passing:
-        return h
-    n = h.size(0)
-    parent = [-1] * n
-    children: list[list[int]] = [[] for _ in range(n)]
-    for c, p in batch.edge_index.t().tolist():
-        parent[c] = p
-        children[p].append(c)
-    depth = batch.depth.tolist()
-    mlp_down = encoder.mlp_up if encoder.share_updown_mlp else encoder.mlp_down
-    u: list[Tensor] = [h.new_empty(0)] * n
-    for node in sorted(range(n), key=lambda i: -depth[i]):
-        kids = children[node]
-        m = torch.stack([u[c] for c in kids]).amax(0) if kids else encoder.h_leaf[0]
-        u[node] = encoder.mlp_up(torch.cat([h[node], m]))
-    d: list[Tensor] = [h.new_empty(0)] * n
-    for node in sorted(range(n), key=lambda i: depth[i]):
-        p = d[parent[node]] if parent[node] >= 0 else encoder.h_root[0]
-        d[node] = mlp_down(torch.cat([u[node], p]))
-    out = torch.stack(d)
-    return out + h if encoder.residual else out
-
-
-# ---------------------------------------------------------------- timing
-
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":

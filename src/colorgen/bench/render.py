@@ -90,21 +90,18 @@ def _real_pages(limit: int, workers: int, browser: BrowserConfig, colourings: in
     does for the table's rows)."""
     import json
 
-    from omegaconf import OmegaConf
-
     from colorgen.data.graph import page_to_data
     from colorgen.data.webcolor_format import read_pages
-    from colorgen.render.recolor import load_bundle
+    from colorgen.extract.bundle import load_bundle
 
-    conf = Path(__file__).resolve().parents[3] / "conf" / "data" / "webpages.yaml"
-    if not conf.is_file():
-        return None
-    data = OmegaConf.load(conf)
-    root, corpus = Path(str(data.root)), Path(str(data.corpus))
-    h5 = root / str(data.hdf5)
+    from .checkout import data_config
+
+    data = data_config()
+    root, corpus = Path(data["root"]), Path(data["corpus"])
+    h5 = root / str(data["hdf5"])
     if not h5.is_file() or not corpus.is_dir():
         return None
-    split = json.loads((root / str(data.split_file)).read_text())
+    split = json.loads((root / str(data["split_file"])).read_text())
     ids = (split["test1"] + split["test2"])[:limit]
     rng = np.random.default_rng(0)
     pages: list[tuple[str, str, list[str]]] = []  # page id, source, one stylesheet per colouring

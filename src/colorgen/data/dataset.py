@@ -12,13 +12,14 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch_geometric.data import Data, InMemoryDataset
+
+from colorgen.io import torch_save_atomic
 
 from .graph import PROCESSING_VERSION, page_to_data
 from .webcolor_format import SPLITS, check_split_ids, read_pages, read_split
@@ -76,18 +77,6 @@ def _fingerprint(files: DataFiles, split: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def _save_atomic(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def cache_path(files: DataFiles, split: str) -> Path:
     return files.cache_dir / f"{files.name}_{split}.pt"
 
@@ -109,7 +98,7 @@ def _load_half(files: DataFiles, split: str, splits: dict[str, list[str]] | None
     graphs = [page_to_data(p, is_test2) for p in read_pages(files.hdf5, splits[split])]
     ds = GraphList(graphs)
     try:
-        _save_atomic({"key": key, "data": ds._data, "slices": ds.slices, "pages": len(graphs)}, path)
+        torch_save_atomic({"key": key, "data": ds._data, "slices": ds.slices, "pages": len(graphs)}, path)
     except OSError as err:  # a read-only data folder (e.g. a shared fixture): work uncached
         log.warning("cannot write the cache %s (%s): %s pages processed without caching; "
                     "set data.cache_dir to a writable folder", path, err, split)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from colorgen.io import replacing, write_atomic
 
 MAX_ELEMENTS = 200  # the models' order embedding has 200 rows; also bounds sibling order
 TEXT_FEAT_DIM = 12
@@ -51,51 +52,34 @@ class RawPage:
     elements: list[RawElement] = field(default_factory=list)
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-
-
 def write_webcolor(h5_path: str | os.PathLike, pages: Iterable[RawPage]) -> int:
     """Write pages in the official layout, atomically (temp file + rename). Returns the page count."""
-    path = Path(h5_path)
-    fd, tmp = _atomic_target(path)
-    os.close(fd)
     n = 0
-    try:
-        with h5py.File(tmp, "w") as f:
-            for page in pages:
-                g = f.create_group(page.page_id)
-                for i, el in enumerate(page.elements):
-                    d = g.create_dataset(str(i), data=np.int64(el.parent))
-                    d.attrs["background_color"] = el.background_color
-                    d.attrs["sibling_order"] = np.int64(el.sibling_order)
-                    d.attrs["html_tag"] = el.html_tag
-                    if el.text_color is not None:
-                        d.attrs["text_color"] = el.text_color
-                    for key in ("text_feat", "img_feat", "bgimg_feat"):
-                        value = getattr(el, key)
-                        if value is not None:
-                            d.attrs[key] = np.asarray(value, dtype=np.float32)
-                    if el.font_size is not None:
-                        d.attrs["font_size"] = np.float32(el.font_size)
-                    if el.font_weight is not None:
-                        d.attrs["font_weight"] = np.int64(el.font_weight)
-                n += 1
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(h5_path) as tmp, h5py.File(tmp, "w") as f:
+        for page in pages:
+            g = f.create_group(page.page_id)
+            for i, el in enumerate(page.elements):
+                d = g.create_dataset(str(i), data=np.int64(el.parent))
+                d.attrs["background_color"] = el.background_color
+                d.attrs["sibling_order"] = np.int64(el.sibling_order)
+                d.attrs["html_tag"] = el.html_tag
+                if el.text_color is not None:
+                    d.attrs["text_color"] = el.text_color
+                for key in ("text_feat", "img_feat", "bgimg_feat"):
+                    value = getattr(el, key)
+                    if value is not None:
+                        d.attrs[key] = np.asarray(value, dtype=np.float32)
+                if el.font_size is not None:
+                    d.attrs["font_size"] = np.float32(el.font_size)
+                if el.font_weight is not None:
+                    d.attrs["font_weight"] = np.int64(el.font_weight)
+            n += 1
     return n
 
 
 def write_split(split_path: str | os.PathLike, splits: dict[str, list[str]]) -> None:
     """Write the split JSON atomically."""
-    path = Path(split_path)
-    fd, tmp = _atomic_target(path)
-    with os.fdopen(fd, "w") as f:
-        json.dump({k: list(v) for k, v in splits.items()}, f)
-    os.replace(tmp, path)
+    write_atomic(split_path, json.dumps({k: list(v) for k, v in splits.items()}))
 
 
 def read_split(split_path: str | os.PathLike) -> dict[str, list[str]]:

@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
 from colorgen.browser import BrowserConfig
+from colorgen.progress import progress_bar
 
 from .bundle import staged_path, write_atomic
 from .corpus import RunSettings, assemble, extract_pages, pending, read_manifest, select_entries
@@ -51,9 +51,9 @@ def run(cfg: DictConfig, console: Console | None = None) -> dict:
         retries=int(cfg.get("retries", 1)),
     )
     console.print(f"[bold]colorgen.extract[/]: {len(entries)} pages of {corpus} -> {out} ({settings.workers} workers)")
-    with Progress(
+    with progress_bar(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("failed {task.fields[failed]}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
     ) as bar:
         todo = {e.page_id for e in pending(entries, out, settings.retry_failed)}
         done_before = [e for e in entries if e.page_id not in todo]

@@ -1,4 +1,4 @@
-"""Per-page files: the bundle re-rendering needs, and the staged record that makes runs resumable.
+"""Per-page files, written AND read here: the bundle re-rendering needs, and the staged record that makes runs resumable.
 
 Bundle ``<out>/pages/<page id>/``: ``selectors.txt`` (line i = unique selector of element i),
 ``page.json`` (source path relative to the corpus, site, counts), ``elements.json`` (per-element
@@ -13,28 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from colorgen.data.webcolor_format import RawElement, RawPage
+from colorgen.io import write_atomic
+
+__all__ = ["write_atomic"]  # corpus.py writes failures.tsv through it
 
 STAGING = "staging"
 PAGES = "pages"
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _jsonable(obj):
@@ -47,8 +37,8 @@ def dumps(obj) -> str:
     return json.dumps(obj, default=_jsonable, ensure_ascii=False, indent=1)
 
 
-def page_dir(out: Path, page_id: str) -> Path:
-    return out / PAGES / page_id
+def page_dir(out: str | os.PathLike, page_id: str) -> Path:
+    return Path(out) / PAGES / page_id
 
 
 def write_bundle(out: Path, page_id: str, selectors: list[str], page_meta: dict, extras: list[dict], screenshot: bytes) -> None:
@@ -59,8 +49,41 @@ def write_bundle(out: Path, page_id: str, selectors: list[str], page_meta: dict,
     write_atomic(d / "screenshot.png", screenshot)
 
 
-def read_selectors(bundle_dir: Path) -> list[str]:
-    return (Path(bundle_dir) / "selectors.txt").read_text().splitlines()
+@dataclass(frozen=True)
+class PageBundle:
+    """What extraction kept of one page: where its HTML is and how to address its elements."""
+
+    page_id: str
+    dir: Path
+    source: str  # HTML path relative to the corpus root (what the static server serves)
+    selectors: tuple[str, ...]  # element i <-> selectors[i]
+
+    @property
+    def screenshot(self) -> Path:
+        """The first-screen PNG taken at extraction (the page as extracted)."""
+        return self.dir / "screenshot.png"
+
+
+def read_selectors(bundle: str | os.PathLike) -> tuple[str, ...]:
+    """One selector per line, line i = element i."""
+    lines = (Path(bundle) / "selectors.txt").read_text(encoding="utf-8").splitlines()
+    return tuple(line for line in lines if line.strip())
+
+
+def load_bundle(root: str | os.PathLike, page_id: str) -> PageBundle:
+    """Read ``<root>/pages/<page_id>/{page.json,selectors.txt}``; a clear error when absent."""
+    d = page_dir(root, page_id)
+    meta_path, sel_path = d / "page.json", d / "selectors.txt"
+    if not meta_path.is_file() or not sel_path.is_file():
+        raise FileNotFoundError(
+            f"page {page_id!r} has no extracted bundle under {d} (page.json + selectors.txt); "
+            "visual metrics and colorize need pages extracted by colorgen.extract"
+        )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    source = meta.get("source") or meta.get("path")
+    if not source:
+        raise ValueError(f"{meta_path} names no source page ('source' or 'path')")
+    return PageBundle(page_id=page_id, dir=d, source=str(source), selectors=read_selectors(d))
 
 
 def staged_path(out: Path, page_id: str, failed: bool = False) -> Path:

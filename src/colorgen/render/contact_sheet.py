@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from colorgen.render.screenshots import write_atomic
+from colorgen.io import write_atomic
 
 Cell = tuple[str, "str | os.PathLike | Image.Image | None"]
 

@@ -8,7 +8,7 @@ of failing elements, as Lighthouse reports it; "incomplete" checks (text over im
 gradients) are not violations. One kind of incomplete is counted apart, as ``invisible``: text
 whose colour equals its background (ratio 1:1, axe's ``equalRatio``). axe and Lighthouse do not
 call it a violation, so a colouring that hides text entirely can score better than one that
-makes it faint; ``colorgen.render.visual_metrics`` reports both readings.
+makes it faint; ``colorgen.evaluation.visual`` reports both readings.
 """
 
 from __future__ import annotations
@@ -72,15 +72,22 @@ async (rule) => {
 """
 
 
-def repo_root() -> Path:
-    """The checkout root (where ``package.json`` and ``node_modules`` live)."""
-    return Path(__file__).resolve().parents[3]
+_AXE_IN_NODE_MODULES = Path("node_modules") / "axe-core" / "axe.min.js"
 
 
 def axe_path() -> Path:
-    """``$COLORGEN_AXE_JS`` or ``<repo>/node_modules/axe-core/axe.min.js``; a clear error if missing."""
+    """``$COLORGEN_AXE_JS``, else ``node_modules/axe-core/axe.min.js`` in the working directory or
+    the nearest folder above it that has one (``npm ci`` in the checkout root), else the checkout of
+    an editable install; a clear error if none. Why the working directory first: an installed
+    (non-editable) package does not live in the checkout."""
     env = os.environ.get(AXE_ENV)
-    path = Path(env) if env else repo_root() / "node_modules" / "axe-core" / "axe.min.js"
+    if env:
+        path = Path(env)
+    else:
+        cwd = Path.cwd().resolve()
+        checkout = Path(__file__).resolve().parents[3]  # an editable install's checkout, tried last
+        found = [d / _AXE_IN_NODE_MODULES for d in (cwd, *cwd.parents, checkout) if (d / _AXE_IN_NODE_MODULES).is_file()]
+        path = found[0] if found else cwd / _AXE_IN_NODE_MODULES
     if not path.is_file():
         raise FileNotFoundError(
             f"axe-core not found at {path}; run `npm ci` in the repo root (make setup) or set ${AXE_ENV}"

@@ -9,12 +9,9 @@ page's CSS, shared with extraction's fidelity check). Values come from the one c
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -24,47 +21,6 @@ from colorgen.data.colors import NUM_ALPHA_CLASSES, decode_to_values, format_rgb
 # bump when the way pages are re-coloured or shot changes: cached renders are then ignored
 RENDER_VERSION = 2  # 2: audits count 1:1 (invisible) text
 COLOR_KEYS = ("text_rgb", "text_alpha", "bg_rgb", "bg_alpha")
-
-
-@dataclass(frozen=True)
-class PageBundle:
-    """What extraction kept of one page: where its HTML is and how to address its elements."""
-
-    page_id: str
-    dir: Path
-    source: str  # HTML path relative to the corpus root (what the static server serves)
-    selectors: tuple[str, ...]  # element i <-> selectors[i]
-
-    @property
-    def screenshot(self) -> Path:
-        """The first-screen PNG taken at extraction (the page as extracted)."""
-        return self.dir / "screenshot.png"
-
-
-def bundle_dir(root: str | os.PathLike, page_id: str) -> Path:
-    return Path(root) / "pages" / page_id
-
-
-def read_selectors(path: str | os.PathLike) -> tuple[str, ...]:
-    """One selector per line, line i = element i."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return tuple(line for line in lines if line.strip())
-
-
-def load_bundle(root: str | os.PathLike, page_id: str) -> PageBundle:
-    """Read ``<root>/pages/<page_id>/{page.json,selectors.txt}``; a clear error when absent."""
-    d = bundle_dir(root, page_id)
-    meta_path, sel_path = d / "page.json", d / "selectors.txt"
-    if not meta_path.is_file() or not sel_path.is_file():
-        raise FileNotFoundError(
-            f"page {page_id!r} has no extracted bundle under {d} (page.json + selectors.txt); "
-            "visual metrics and colorize need pages extracted by colorgen.extract"
-        )
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    source = meta.get("source") or meta.get("path")
-    if not source:
-        raise ValueError(f"{meta_path} names no source page ('source' or 'path')")
-    return PageBundle(page_id=page_id, dir=d, source=str(source), selectors=read_selectors(sel_path))
 
 
 def default_residuals(alpha: np.ndarray) -> np.ndarray:

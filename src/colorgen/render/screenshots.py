@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from playwright.async_api import Page
 from rich.progress import Progress
 
 from colorgen.browser import BrowserConfig, Chromium, StaticServer, first_screen_png, inject_css
+from colorgen.io import write_atomic
 from colorgen.render.contrast import audit_contrast
 
 log = logging.getLogger(__name__)
@@ -71,17 +71,6 @@ class RenderReport:
         return self.rendered / self.seconds if self.seconds > 0 else 0.0
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, then rename: a killed run never leaves a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 async def set_colors_css(page: Page, css: str | None) -> None:

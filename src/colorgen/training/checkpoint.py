@@ -12,7 +12,6 @@ Stats, ``"max_steps"``, ``"max_minutes"``; ``None`` for an intermediate checkpoi
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from colorgen.io import torch_save_atomic
 from colorgen.models.official import convert_official, is_official_checkpoint
 
 FORMAT_VERSION = 1
@@ -45,16 +45,7 @@ def checkpoint_paths(ckpt_dir: str | os.PathLike, model_name: str) -> tuple[Path
 
 def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> None:
     """Write to a temp file in the same directory, then rename: never a half-written checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save({"format": FORMAT_VERSION, **state}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    torch_save_atomic({"format": FORMAT_VERSION, **state}, path)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:

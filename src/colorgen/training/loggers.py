@@ -62,6 +62,27 @@ def make_logger(
     return MetricsLogger(jsonl_path, _start_wandb(logger_cfg, run_dir, config, run_name), resume_step)
 
 
+def log_eval(logger: MetricsLogger, metrics: Mapping[str, Any], run_dir: str | os.PathLike, max_images: int = 8) -> None:
+    """An eval run's numbers (JSONL + W&B), and on W&B also the metrics as a table, the contact
+    sheet and a few generated screenshots as images: what a dashboard user opens first."""
+    numbers = {k: v for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    logger.log(numbers, step=int(metrics.get("steps") or 0))
+    run = logger.wandb_run
+    if run is None:
+        return
+    import wandb
+
+    media: dict[str, Any] = {"summary": wandb.Table(columns=list(numbers), data=[list(numbers.values())])}
+    run_dir = Path(run_dir)
+    if (run_dir / "contact_sheet.png").is_file():
+        media["contact_sheet"] = wandb.Image(str(run_dir / "contact_sheet.png"))
+    shots = sorted((run_dir / "renders").glob("*.png"))[:max_images]
+    if shots:
+        media["screenshots"] = [wandb.Image(str(p), caption=p.name.split(".")[0]) for p in shots]
+    run.log(media)
+    run.summary.update(numbers)
+
+
 def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
     """All rows of a metrics log."""
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]

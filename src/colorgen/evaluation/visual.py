@@ -1,7 +1,7 @@
 """Pixel-FCD and contrast violations of models' colourings, measured on real renders.
 
 Called by ``colorgen.eval`` with ``metrics=full`` (one run) and by ``python -m colorgen.visual``
-(many finished runs at once). Opening and settling a page is the expensive part, so every test
+(many finished runs at once, :func:`score_dirs`). Results go to each run's ``visual.json``. Opening and settling a page is the expensive part, so every test
 page is opened once for all runs being scored: it is shot with the ground truth (cached under
 ``<data root>/renders/truth``: the same for every model) and then with each run's colours (under
 that run's ``renders/``), swapping only the stylesheet. File names carry a digest of the page and
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,17 +27,23 @@ from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
-from rich.console import Console
 from rich.progress import Progress
 
 from colorgen.browser import BrowserConfig
+from colorgen.columns import VISUAL_KEYS
 from colorgen.decoding import DecodingConfig
-from colorgen.evaluation import Generated, row_key
+from colorgen.extract.bundle import PageBundle, load_bundle
 from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
+from colorgen.progress import progress_bar
 from colorgen.render.contact_sheet import save_contact_sheet
 from colorgen.render.contrast import axe_version
-from colorgen.render.recolor import PageBundle, load_bundle, page_css, render_key, split_pages
+from colorgen.render.recolor import page_css, render_key, split_pages
 from colorgen.render.screenshots import RenderJob, RenderReport, Variant, render
+
+from .generate import Generated
+from .results import VISUAL_FILE, read_run_metrics, write_visual
+from .rows import row_key
+from .runs import data_config
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +56,6 @@ class Rendered:
 
     png: Path | None
     audit: Path
-
-
-def _abs(path: str) -> Path:
-    from hydra.utils import to_absolute_path
-
-    return Path(to_absolute_path(str(path)))
 
 
 def visual_settings(cfg: Mapping | DictConfig) -> dict[str, Any]:
@@ -161,23 +162,14 @@ def write_sheet(run: VisualRun, truth: dict[str, Rendered], fake: dict[str, Rend
                               title=f"{run.label}: real colours (left) vs generated (right)")
 
 
-METRIC_KEYS = (
-    "pixel_fcd", "pixel_fcd_real",
-    *(f"contrast{side}{strict}_{k}" for side in ("", "_real") for strict in ("", "_strict")
-      for k in ("pages_pct", "elements_per_page")),
-)
+METRIC_KEYS = VISUAL_KEYS  # the former name
 
 
 def _run(jobs: list[RenderJob], corpus: Path, browser: BrowserConfig, settings: dict, progress: Progress | None) -> RenderReport:
-    own = progress is None
-    if own:
-        progress = Progress(console=Console(stderr=True), transient=True)
-        progress.start()
-    try:
+    if progress is not None:
         return render(jobs, corpus, browser, settings["workers"], progress, "rendering pages", settings["timeout_s"])
-    finally:
-        if own:
-            progress.stop()
+    with progress_bar() as own:
+        return render(jobs, corpus, browser, settings["workers"], own, "rendering pages", settings["timeout_s"])
 
 
 def _score(run: VisualRun, truth: dict[str, Rendered], fake: dict[str, Rendered]) -> dict[str, float]:
@@ -234,10 +226,46 @@ def score_runs(runs: Sequence[VisualRun], data: Mapping, settings: Mapping | Non
 
 def visual_metrics(cfg: DictConfig, generated: Generated, out_dir: str | Path, progress: Progress | None = None) -> dict[str, float]:
     """The visual metrics of one eval run (``cfg``: its data, model, decoding, visual blocks)."""
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    for key in ("root", "corpus"):
-        if data.get(key):
-            data[key] = str(_abs(data[key]))
+    data = data_config(cfg.data)
     label = str(cfg.get("row") or row_key(cfg.model.name, DecodingConfig.from_cfg(cfg.get("decoding"))))
     (metrics,) = score_runs([VisualRun(label, generated, Path(out_dir))], data, visual_settings(cfg), progress)
     return metrics
+
+
+def load_run(run_dir: Path) -> tuple[VisualRun, dict, dict]:
+    """A finished eval run: its colours, its metrics so far and the meta its eval saved."""
+    npz, metrics = run_dir / "generated.npz", run_dir / "metrics.json"
+    for path in (npz, metrics):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: run `python -m colorgen.eval hydra.run.dir={run_dir}` first")
+    generated, meta = Generated.load(npz)
+    if "text_res" not in generated.pred:
+        log.warning("%s has no upsampler residuals: its pages are rendered with colour-bin centres", npz)
+    return VisualRun(meta.get("label") or run_dir.name, generated, run_dir), read_run_metrics(metrics), meta
+
+
+def score_dirs(run_dirs: Sequence[Path], workers: int | None = None, progress: Progress | None = None) -> list[dict]:
+    """Score finished runs, one render pass per data set and browser setting; each run gets a
+    ``visual.json`` (its ``eval_seconds``: generation plus its share of the render time).
+    Returns each run's merged metrics, in order."""
+    loaded = [load_run(Path(d)) for d in run_dirs]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, (_, _, meta) in enumerate(loaded):  # one ground truth and browser setting per pass
+        data = meta.get("data", {})
+        browser = (meta.get("visual") or {}).get("browser")
+        groups[json.dumps([data.get("root"), data.get("corpus"), browser], sort_keys=True)].append(i)
+    results: list[dict] = [{} for _ in loaded]
+    for idx in groups.values():
+        meta = loaded[idx[0]][2]
+        settings = dict(meta.get("visual") or {}) | ({"workers": workers} if workers else {})
+        scored = score_runs([loaded[i][0] for i in idx], meta.get("data", {}), settings, progress)
+        for i, visual in zip(idx, scored, strict=True):
+            run, metrics, _ = loaded[i]
+            base = metrics.get("generate_seconds", metrics.get("eval_seconds", 0.0))
+            visual = visual | {"eval_seconds": round(base + visual.get("visual_seconds", 0.0), 2)}
+            write_visual(run.out_dir, visual)
+            results[i] = metrics | visual
+    return results
+
+
+__all__ = ["VISUAL_FILE", "VisualRun", "contrast_summary", "load_run", "score_dirs", "score_runs", "visual_metrics"]

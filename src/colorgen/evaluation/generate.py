@@ -1,4 +1,4 @@
-"""Run a generator over a split and score it: the library behind ``python -m colorgen.eval``.
+"""Run a generator over a split: node-aligned predictions, kept in ``generated.npz``.
 
 Generated colours are kept as flat, node-aligned arrays (plus each node's page index) so
 that every metric is one vectorised pass, and renderers can reuse the same predictions.
@@ -18,8 +18,7 @@ from rich.progress import Progress
 
 from colorgen.data.batching import make_loader
 from colorgen.decoding import DecodingConfig
-from colorgen.metrics.classification import classification_scores, concat_text_bg
-from colorgen.metrics.fcd import fcd_score, text_bg_histograms
+from colorgen.io import write_atomic
 
 
 @dataclass
@@ -45,10 +44,7 @@ class Generated:
         arrays |= {f"true.{k}": v for k, v in self.true.items()} | {f"pred.{k}": v for k, v in self.pred.items()}
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, path)
-        return path
+        return write_atomic(path, buf.getvalue())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> tuple[Generated, dict]:
@@ -58,29 +54,6 @@ class Generated:
             g = cls([str(p) for p in z["page_ids"]], z["is_test2"].astype(bool), z["page"], z["has_text"].astype(bool),
                     part["true"], part["pred"])
             return g, json.loads(str(z["meta"]))
-
-
-def row_key(model: str, dec: DecodingConfig) -> str:
-    """The published-table row a run belongs to (e.g. ``ar-top_p0.8``, ``stats-mode``, ``nar``)."""
-    if dec.top_k or dec.temperature != 1.0:
-        return f"{model}-k{dec.top_k}-p{dec.top_p:g}-t{dec.temperature:g}"
-    if dec.top_p == 0.0:
-        return {"stats": "stats-mode", "ar": "ar-greedy"}.get(model, model)
-    if dec.top_p == 1.0:
-        return f"{model}-sampling"
-    return f"{model}-top_p{dec.top_p:g}"
-
-
-def decoding_label(model: str, dec: DecodingConfig) -> str:
-    """How the paper names the decoding of a row ('mode', 'greedy', 'top-p 0.9', 'sampling')."""
-    key = row_key(model, dec)
-    if key in ("nar", "cvae"):
-        return ""
-    if dec.top_p == 0.0 and not dec.top_k:
-        return "mode" if model == "stats" else "greedy"
-    if dec.top_p == 1.0 and not dec.top_k:
-        return "sampling"
-    return key.split("-", 1)[1].replace("top_p", "top-p ")
 
 
 @torch.no_grad()
@@ -114,25 +87,3 @@ def generate_split(model, dataset, decoding: DecodingConfig, seed: int = 0, batc
     cat = np.concatenate
     return Generated(page_ids, cat(is_test2).astype(bool), cat(pages), cat(has_text).astype(bool),
                      {k: cat(v) for k, v in true.items()}, {k: cat(v) for k, v in pred.items()})
-
-
-def score(g: Generated) -> dict[str, float]:
-    """Accuracy / F-scores over the whole split, FCD test1-real vs test2-generated, and the real floor."""
-    flat = {
-        f"{src}_{part}": concat_text_bg(d[f"text_{part}"], d[f"bg_{part}"], g.has_text)
-        for src, d in (("pred", g.pred), ("true", g.true)) for part in ("rgb", "alpha")
-    }
-    metrics = classification_scores(flat["pred_rgb"], flat["true_rgb"], flat["pred_alpha"], flat["true_alpha"])
-    n = len(g.page_ids)
-    real_text, real_bg = text_bg_histograms(g.true["text_rgb"], g.true["bg_rgb"], g.has_text, g.page, n)
-    fake_text, fake_bg = text_bg_histograms(g.pred["text_rgb"], g.pred["bg_rgb"], g.has_text, g.page, n)
-    t1, t2 = ~g.is_test2, g.is_test2
-    if t1.sum() >= 2 and t2.sum() >= 2:
-        metrics |= {
-            "fcd_bg": fcd_score(real_bg[t1], fake_bg[t2]),
-            "fcd_text": fcd_score(real_text[t1], fake_text[t2]),
-            "fcd_bg_real": fcd_score(real_bg[t1], real_bg[t2]),
-            "fcd_text_real": fcd_score(real_text[t1], real_text[t2]),
-        }
-    metrics |= {"pages": n, "elements": int(len(g.page)), "text_elements": int(g.has_text.sum())}
-    return metrics

@@ -1,0 +1,1 @@
+"""Test helpers: synthetic pages and reference oracles (``make bench`` imports them too)."""
