@@ -195,3 +195,21 @@ def test_contrast_without_a_batch_is_a_clear_error() -> None:
     logits = random_logits(3, 0)
     with pytest.raises(ValueError, match="needs the batch"):
         decode_logits(logits, DecodingConfig(contrast="aa"))
+
+
+def test_eval_generation_with_an_upsampler_is_legible_as_rendered() -> None:
+    """generate_split re-checks the classes against the upsampler's residuals, the colours rendered."""
+    from colorgen.evaluation import generate_split
+    from colorgen.models import ColorUpsampler
+
+    torch.manual_seed(1)
+    upsampler = ColorUpsampler(**TINY).eval()
+    data = [p for s in (5, 6) for p in mixed_batch(seed=s).to_data_list()]
+    for i, p in enumerate(data):
+        fonts = with_fonts(Batch.from_data_list([p]), i)
+        p.font_size, p.font_weight, p.is_test2 = fonts.font_size, fonts.font_weight, torch.tensor(False)
+    got = generate_split(MODELS["nar"], data, DecodingConfig(contrast="aa"), upsampler=upsampler)
+    batch = Batch.from_data_list(data)
+    colors = tuple(torch.as_tensor(got.pred[k]) for k in ("text_rgb", "text_alpha", "bg_rgb", "bg_alpha"))
+    text_res, bg_res = (torch.as_tensor(got.pred[k]) for k in ("text_res", "bg_res"))
+    assert not bool(violations(batch, colors, "aa", text_res, bg_res).any())

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
+from colorgen.constrained import enforce_contrast
 from colorgen.data.batching import make_loader
 from colorgen.decoding import DecodingConfig
 from colorgen.io import write_atomic
@@ -69,14 +70,16 @@ def generate_split(model, dataset, decoding: DecodingConfig, seed: int = 0, batc
     task = progress.add_task("generating", total=len(dataset)) if progress else None
     for batch in make_loader(dataset, batch_size):
         colors = model.generate(batch, decoding, gen)
+        if upsampler is not None:
+            text_res, bg_res = upsampler.residuals(batch, colors)
+            if decoding.contrast:  # legible as rendered: the upsampler's exact colours, not bin centres
+                colors = enforce_contrast(batch, colors, decoding.contrast, text_res, bg_res)
+            pred.setdefault("text_res", []).append(text_res.cpu().numpy())
+            pred.setdefault("bg_res", []).append(bg_res.cpu().numpy())
         for k in keys:
             pred[k].append(getattr(colors, k).cpu().numpy())
         for k in true:
             true[k].append(getattr(batch, k).numpy())
-        if upsampler is not None:
-            text_res, bg_res = upsampler.residuals(batch, colors)
-            pred.setdefault("text_res", []).append(text_res.cpu().numpy())
-            pred.setdefault("bg_res", []).append(bg_res.cpu().numpy())
         pages.append(batch.batch.numpy() + offset)
         has_text.append(batch.has_text.numpy())
         page_ids += list(batch.page_id)

@@ -11,7 +11,15 @@ from colorgen.decoding import DecodingConfig
 
 
 def row_key(model: str, dec: DecodingConfig) -> str:
-    """The published-table row a run belongs to (e.g. ``ar-top_p0.8``, ``stats-mode``, ``nar``)."""
+    """The published-table row a run belongs to (e.g. ``ar-top_p0.8``, ``stats-mode``, ``nar``).
+
+    A contrast constraint is its own row beside the published one: ``nar+aa``.
+    """
+    key = _decoding_row(model, dec)
+    return f"{key}+{dec.contrast}" if dec.contrast else key
+
+
+def _decoding_row(model: str, dec: DecodingConfig) -> str:
     if dec.top_k or dec.temperature != 1.0:
         return f"{model}-k{dec.top_k}-p{dec.top_p:g}-t{dec.temperature:g}"
     if dec.top_p == 0.0:
@@ -23,7 +31,7 @@ def row_key(model: str, dec: DecodingConfig) -> str:
 
 def decoding_label(model: str, dec: DecodingConfig) -> str:
     """How the paper names the decoding of a row ('mode', 'greedy', 'top-p 0.9', 'sampling')."""
-    key = row_key(model, dec)
+    key = _decoding_row(model, dec)
     if key in ("nar", "cvae"):
         return ""
     if dec.top_p == 0.0 and not dec.top_k:
