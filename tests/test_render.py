@@ -324,3 +324,21 @@ def test_visual_metrics_without_page_html_are_nan(tmp_path):
     cfg = OmegaConf.create({"data": {"name": "webcolor", "root": str(tmp_path)}, "model": {"name": "nar"}})
     m = visual_metrics(cfg, g, tmp_path)
     assert np.isnan(m["pixel_fcd"]) and np.isnan(m["contrast_real_pages_pct"]) and m["visual_pages"] == 0
+
+
+@pytest.mark.browser
+def test_official_processed_pages_score_like_extracted_pages(real_data, tmp_path):
+    """data.pages=<official archives>: the visual pass renders them, with the real-data floor."""
+    from colorgen.extract.official_pages import archive_from_extracted
+
+    ids = [p.removesuffix(".html").replace("/", "__") for p in REAL_PAGES]
+    archives = tmp_path / "archives"
+    for pid in ids:
+        archive_from_extracted(real_data, WEBPAGES, pid, archives)
+    exact = generated_from_dataset(real_data, ids, [False, False, True, True])
+    data = {"name": "webcolor", "root": str(real_data), "pages": str(archives), "cache_dir": str(tmp_path / "cache")}
+    (m,) = score_runs([VisualRun("exact", exact, tmp_path / "exact")], data, {"workers": 2, "contact_pages": 2})
+    assert m["visual_pages"] == 4
+    assert m["pixel_fcd"] == pytest.approx(m["pixel_fcd_real"]) and m["pixel_fcd_real"] > 0
+    assert m["contrast_pages_pct"] == m["contrast_real_pages_pct"]
+    assert list((tmp_path / "cache" / "renders" / "truth").glob("*.png"))  # truth renders beside, not in the data

@@ -27,8 +27,13 @@ from colorgen.browser import BrowserConfig, Chromium, StaticServer
 from colorgen.data.graph import page_to_data
 from colorgen.data.webcolor_format import RawPage, read_pages
 from colorgen.decoding import DecodingConfig
-from colorgen.evaluation.runs import load_generator, load_upsampler, resolve_path
-from colorgen.extract.bundle import load_bundle
+from colorgen.evaluation.runs import (
+    data_config,
+    load_generator,
+    load_upsampler,
+    page_files,
+    resolve_path,
+)
 from colorgen.io import write_atomic
 from colorgen.render.contact_sheet import save_contact_sheet
 from colorgen.render.recolor import PageColors, page_css, recolored_html
@@ -86,11 +91,14 @@ def load_page(cfg: DictConfig, browser: BrowserConfig) -> PageSource:
         root = find_serve_root(path)
         raw, selectors = asyncio.run(_extract_file(path, root, browser))
         return PageSource(page_to_data(raw), selectors, root, path.relative_to(root).as_posix(), path)
-    root = resolve_path(cfg.data.root)
-    bundle = load_bundle(root, page)
-    (raw,) = read_pages(root / str(cfg.data.hdf5), [page])
-    corpus = resolve_path(cfg.data.corpus)
-    return PageSource(page_to_data(raw), list(bundle.selectors), corpus, bundle.source, corpus / bundle.source)
+    data = data_config(cfg.data)
+    pages = page_files(data)
+    if pages is None:
+        raise ValueError(f"data={data.get('name')} has no page HTML: set data.corpus, or data.pages for official processed pages")
+    bundle = pages.bundle(page)
+    (raw,) = read_pages(Path(data["root"]) / str(cfg.data.hdf5), [page])
+    return PageSource(page_to_data(raw), list(bundle.selectors), pages.serve_root, bundle.source,
+                      pages.serve_root / bundle.source)
 
 
 @torch.no_grad()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,13 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from colorgen.extract.bundle import PageBundle, load_bundle
+from colorgen.extract.official_pages import OfficialPages
 from colorgen.training.checkpoint import checkpoint_paths, load_checkpoint, load_model
 
 log = logging.getLogger(__name__)
 
-DATA_PATH_KEYS = ("root", "cache_dir", "corpus")
+DATA_PATH_KEYS = ("root", "cache_dir", "corpus", "pages")
 
 
 def resolve_path(path: str | os.PathLike) -> Path:
@@ -42,6 +45,32 @@ def data_config(data: Mapping | DictConfig) -> dict[str, Any]:
         if out.get(key):
             out[key] = str(resolve_path(out[key]))
     return out
+
+
+@dataclass(frozen=True)
+class PageFiles:
+    """Where the HTML of a data set's pages is: a page id -> its bundle, and the folder to serve.
+
+    Two layouts: colorgen's extracted bundles (``data.root``/pages + the ``data.corpus`` pages),
+    or the official processed-page archives (``data.pages``: ``<data_id>.zip`` or unpacked
+    folders with ``user.html``, ``user.css``, ``selectors.txt``), unpacked under ``renders``.
+    """
+
+    bundle: Callable[[str], PageBundle]
+    serve_root: Path
+    renders: Path  # where ground-truth renders are cached (writable)
+
+
+def page_files(data: Mapping) -> PageFiles | None:
+    """The pages of ``data`` (absolute paths, see :func:`data_config`), or None when it has no HTML."""
+    if data.get("pages"):
+        renders = Path(data.get("cache_dir") or data["root"]) / "renders"
+        official = OfficialPages(data["pages"], renders / "official_pages")
+        return PageFiles(official.bundle, official.serve_root, renders)
+    if data.get("corpus"):
+        root = Path(data["root"])
+        return PageFiles(lambda pid: load_bundle(root, pid), Path(data["corpus"]), root / "renders")
+    return None
 
 
 def checkpoint_path(cfg: DictConfig, name: str, override: str | None = None) -> Path:

@@ -32,7 +32,7 @@ from rich.progress import Progress
 from colorgen.browser import BrowserConfig
 from colorgen.columns import VISUAL_KEYS
 from colorgen.decoding import DecodingConfig
-from colorgen.extract.bundle import PageBundle, load_bundle
+from colorgen.extract.bundle import PageBundle
 from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
 from colorgen.progress import progress_bar
 from colorgen.render.contact_sheet import save_contact_sheet
@@ -43,7 +43,7 @@ from colorgen.render.screenshots import RenderJob, RenderReport, Variant, render
 from .generate import Generated
 from .results import VISUAL_FILE, read_run_metrics, write_visual
 from .rows import row_key
-from .runs import data_config
+from .runs import PageFiles, data_config, page_files
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def _out(folder: Path, page_id: str, key: str, suffix: str) -> Path:
 
 
 def plan_renders(
-    runs: Sequence[VisualRun], root: Path, salt: str = ""
+    runs: Sequence[VisualRun], pages: PageFiles, salt: str = ""
 ) -> tuple[list[RenderJob], dict[str, Rendered], list[dict[str, Rendered]]]:
     """One job per test page: its ground truth, then every run's colouring of it.
 
@@ -103,14 +103,14 @@ def plan_renders(
                 continue
             if pid not in bundles:
                 try:
-                    bundles[pid] = load_bundle(root, pid)
+                    bundles[pid] = pages.bundle(pid)
                 except FileNotFoundError:
                     missing.add(pid)
                     continue
                 css = page_css(bundles[pid].selectors, true_pages[i], pid)
                 key = render_key(bundles[pid].source, css, salt)
-                truth[pid] = Rendered(_out(root / "renders" / "truth", pid, key, ".png"),
-                                      _out(root / "renders" / "truth", pid, key, ".axe.json"))
+                truth[pid] = Rendered(_out(pages.renders / "truth", pid, key, ".png"),
+                                      _out(pages.renders / "truth", pid, key, ".axe.json"))
                 variants[pid] = [Variant(css, truth[pid].png, truth[pid].audit)]
             b = bundles[pid]
             css = page_css(b.selectors, pred_pages[i], pid)
@@ -121,7 +121,7 @@ def plan_renders(
             variants[pid].append(Variant(css, fake[pid].png, fake[pid].audit))
     if missing:
         log.warning("%d pages have no extracted bundle under %s (not rendered), e.g. %s",
-                    len(missing), root / "pages", sorted(missing)[:3])
+                    len(missing), pages.serve_root, sorted(missing)[:3])
     jobs = [RenderJob(pid, bundles[pid].source, tuple(v)) for pid, v in variants.items()]
     return jobs, truth, fakes
 
@@ -198,14 +198,15 @@ def score_runs(runs: Sequence[VisualRun], data: Mapping, settings: Mapping | Non
     ``visual_seconds`` is each run's share of the shared render time.
     """
     settings = {**DEFAULTS, **(settings or {})}
-    if not data.get("corpus"):
-        log.warning("data=%s has no page corpus (HTML): visual metrics are not available", data.get("name"))
+    pages = page_files(data)
+    if pages is None:
+        log.warning("data=%s has no page HTML (data.corpus or data.pages): visual metrics are not available",
+                    data.get("name"))
         return [dict.fromkeys(METRIC_KEYS, math.nan) | {"visual_pages": 0} for _ in runs]
-    root, corpus = Path(data["root"]), Path(data["corpus"])
     browser = BrowserConfig.from_cfg(settings["browser"])
     # cached renders are only valid for the same browser settings and audit version
-    jobs, truth, fakes = plan_renders(runs, root, salt=f"{browser!r}|axe-core@{axe_version()}")
-    report = _run(jobs, corpus, browser, settings, progress)
+    jobs, truth, fakes = plan_renders(runs, pages, salt=f"{browser!r}|axe-core@{axe_version()}")
+    report = _run(jobs, pages.serve_root, browser, settings, progress)
     if report.failed:
         log.warning("%d of %d pages failed to render: %s", len(report.failed), len(jobs), dict(list(report.failed.items())[:5]))
     log.info("rendered %d pages x %d colourings (%d pages resumed) in %.1fs: %.2f pages/s",
@@ -253,7 +254,7 @@ def score_dirs(run_dirs: Sequence[Path], workers: int | None = None, progress: P
     for i, (_, _, meta) in enumerate(loaded):  # one ground truth and browser setting per pass
         data = meta.get("data", {})
         browser = (meta.get("visual") or {}).get("browser")
-        groups[json.dumps([data.get("root"), data.get("corpus"), browser], sort_keys=True)].append(i)
+        groups[json.dumps([data.get("root"), data.get("corpus"), data.get("pages"), browser], sort_keys=True)].append(i)
     results: list[dict] = [{} for _ in loaded]
     for idx in groups.values():
         meta = loaded[idx[0]][2]

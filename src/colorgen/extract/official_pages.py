@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from colorgen.data.webcolor_format import read_pages
-from colorgen.render.recolor import PageBundle
+from colorgen.extract.bundle import PageBundle
 
 log = logging.getLogger(__name__)
 
