@@ -111,10 +111,10 @@ def test_resume_depends_on_the_restored_rng_state(data_overrides, tmp_path):
     assert all(a[s] == b[s] for s in range(1, 5)) and all(a[s] != b[s] for s in range(5, 9))
 
 
-@pytest.mark.parametrize("model,extra", [("stats", []), ("nar", ["trainer.max_minutes=0"]), ("nar", [])])
+@pytest.mark.parametrize("model,extra", [("stats", []), ("nar", [])])
 def test_resume_reuses_finished_runs(model, extra, data_overrides, tmp_path):
-    """make train-all passes trainer.resume=true: a finished run (Stats, max_steps or the time
-    cap) must come back unchanged, not be trained (or counted) a second time."""
+    """make train-all passes trainer.resume=true: a finished run (Stats, max_steps) must come
+    back unchanged, not be trained (or counted) a second time."""
     cfg = make_cfg(data_overrides, tmp_path / "ckpt", f"model={model}", *extra)
     first = run(cfg, tmp_path / "r1")
     before = load_checkpoint(first.last_path)
@@ -166,6 +166,10 @@ def test_max_minutes_stops_early_and_still_checkpoints(data_overrides, tmp_path)
     cfg = make_cfg(data_overrides, tmp_path / "ckpt", "model=nar", "trainer.max_minutes=0")
     result = run(cfg, tmp_path / "run")
     assert result.step == 1 and result.last_path.is_file() and result.best_path.is_file()
+    # a run the clock stopped is not finished: resumed, it goes on to max_steps
+    resumed = run(make_cfg(data_overrides, tmp_path / "ckpt", "model=nar", "trainer.max_minutes=null",
+                           "trainer.resume=true"), tmp_path / "run2")
+    assert resumed.step == cfg.trainer.max_steps > 1
 
 
 def test_epoch_order_is_a_seeded_permutation_and_stream_resumes_mid_epoch():

@@ -312,8 +312,8 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
             optimizer.load_state_dict(ckpt["optimizer"])
         step, best = int(ckpt["step"]), ckpt.get("best_metric")
         prior_seconds = float(ckpt.get("train_seconds") or 0.0)
-        if kind == "stats" or step >= max_steps or ckpt.get("stopped") == "max_minutes":
-            # a finished run (Stats, max_steps, or the time cap) is reused, not trained further
+        if kind == "stats" or step >= max_steps:
+            # a finished run (Stats, max_steps) is reused; one the time cap stopped goes on to max_steps
             log.info("%s already trained (%s at step %d): reusing %s", name, ckpt.get("stopped"), step, last_path)
             return TrainResult(step, float("nan") if best is None else float(best), metric_name,
                                dict(ckpt.get("metrics") or {}), best_path, last_path, jsonl_path, 0.0)
