@@ -4,7 +4,9 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 PYTHON  := $(BIN)/python
 SHARED  ?= ../shared
-DATA    ?= webpages
+# the real pages of ../shared when they are there; otherwise the pinned registry corpus (make corpus)
+HAVE_WEBPAGES := $(wildcard $(SHARED)/webpages/MANIFEST.tsv)
+DATA    ?= $(if $(HAVE_WEBPAGES),webpages,registry)
 TRAINER ?= cpu
 CHROMIUM ?= /usr/bin/chromium
 export COLORGEN_CHROMIUM := $(CHROMIUM)
@@ -53,8 +55,13 @@ data: setup ## extract the real-page dataset from $(SHARED)/webpages into data/w
 $(DATA_ROOT)/webcolor_webpages.hdf5:
 	$(MAKE) data EXTRACT_ARGS="fidelity.enabled=false $(EXTRACT_ARGS)"
 
+# a machine without ../shared: fetch the registry corpus, then extract it (fonts and icons from the CDN shim)
+data/registry/webcolor_registry.hdf5:
+	$(MAKE) corpus
+	$(PYTHON) -m colorgen.extract data=registry fidelity.enabled=false $(EXTRACT_ARGS)
+
 # the official files need no extraction: DATA=webcolor DATA_ARGS="data.root=<dir>"
-DATA_DEP := $(if $(filter webpages,$(DATA)),$(DATA_ROOT)/webcolor_webpages.hdf5,)
+DATA_DEP := $(if $(filter webpages,$(DATA)),$(DATA_ROOT)/webcolor_webpages.hdf5,$(if $(filter registry,$(DATA)),data/registry/webcolor_registry.hdf5,))
 
 train-all: setup $(DATA_DEP) ## train every model (finished checkpoints are reused, killed runs resume)
 	@for m in $(MODELS); do \
