@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from colorgen.constrained import SequenceConstraint
+from colorgen.data.batching import packing
 from colorgen.decoding import DecodingConfig
 from colorgen.models.base import (
     Colors,
@@ -34,6 +35,9 @@ class AR(NeuralGenerator):
     """Encoder-decoder Transformer over the element sequence.
 
     ``transformer_init``: ``"xavier"`` (official, as ``nn.Transformer``) or ``"layer"``.
+    ``packed`` (default True) runs linear layers on the real elements only (padding-free,
+    :class:`~colorgen.data.batching.Packing`); False = the padded layout. Same function; in
+    training the dropout masks are drawn over a different layout, so runs differ by chance.
     """
 
     def __init__(
@@ -46,22 +50,37 @@ class AR(NeuralGenerator):
         encoder: Mapping[str, Any] | None = None,
         incremental: bool = True,
         transformer_init: str = "xavier",
+        packed: bool = True,
     ) -> None:
         super().__init__(d_model, n_layers, n_heads, d_ff, dropout, encoder, style_encoder=True)
         self.transformer = EncoderDecoder(d_model, n_heads, n_layers, d_ff, dropout, transformer_init)
         self.bos = nn.Parameter(torch.rand(1, 1, d_model))
         self.incremental = incremental
+        self.packed = packed
 
     def encode(self, batch: Any) -> tuple[Tensor, Tensor]:
         """Encoder memory ``[B, L, d]`` and the element mask ``[B, L]``."""
+        if self.packed:
+            pk = packing(batch)
+            memory = self.transformer.encoder.packed(self.positional_encoding.packed(self.content_encoder(batch), pk), pk)
+            return pk.pad(memory), pk.mask
         src, mask = to_dense(batch, self.content_encoder(batch))
         memory = self.transformer.encoder(self.positional_encoding(src), key_padding_mask=~mask)
         return memory, mask
 
     def teacher_forcing_logits(self, batch: Any, colors: Colors | None = None) -> StyleLogits:
         """Node-aligned logits given the previous elements' colours (default: ground truth)."""
-        memory, mask = self.encode(batch)
         colors = ground_truth_colors(batch) if colors is None else colors
+        if self.packed:
+            pk = packing(batch)
+            pe = self.positional_encoding.packed
+            memory = self.transformer.encoder.packed(pe(self.content_encoder(batch), pk), pk)
+            style = encode_style(self.style_encoder, colors, batch.has_text)
+            # each page's target: BOS, then the previous elements' style vectors
+            shifted = torch.cat([style[:1], style[:-1]])
+            tgt = torch.where((pk.positions == 0)[:, None], self.bos[0], shifted)
+            return self.style_decoder(self.transformer.decoder.packed(pe(tgt, pk), memory, pk, causal=True))
+        memory, mask = self.encode(batch)
         style, _ = to_dense(batch, encode_style(self.style_encoder, colors, batch.has_text))
         tgt = torch.cat([self.bos.expand(style.size(0), 1, -1), style[:, :-1]], dim=1)
         out = self.transformer.decoder(

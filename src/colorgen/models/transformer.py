@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from colorgen.data.batching import Packing
+
 
 class PositionalEncoding(nn.Module):
     """Sinusoidal positional encoding followed by dropout (as in the published code)."""
@@ -37,6 +39,10 @@ class PositionalEncoding(nn.Module):
     def forward(self, x: Tensor, offset: int = 0) -> Tensor:
         """``x [B, L, d]`` holds positions ``offset .. offset + L - 1``."""
         return self.dropout(x + self.pe[:, offset : offset + x.size(1)])
+
+    def packed(self, x: Tensor, packing: Packing) -> Tensor:
+        """``x [N, d]`` packed elements (see :class:`Packing`)."""
+        return self.dropout(x + self.pe[0, packing.positions])
 
 
 def attention_mask(
@@ -91,6 +97,28 @@ class MultiheadAttention(nn.Module):
         k, v = self.project_kv(key_value)
         return self.attend(self.project_q(query), k, v, mask)
 
+    def _attend_packed(self, qkv: Tensor, packing: Packing, mask: Tensor | None) -> Tensor:
+        """Packed ``[N, 3d]`` q/k/v -> packed ``[N, d]``; only the softmax sees the padded layout."""
+        b, length = packing.mask.shape
+        qkv = packing.pad(qkv).view(b, length, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
+        p = self.dropout if self.training else 0.0
+        out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask, dropout_p=p)
+        return self.out_proj(packing.unpad(out.transpose(1, 2).reshape(b, length, -1)))
+
+    def self_attention_packed(self, x: Tensor, packing: Packing, mask: Tensor | None) -> Tensor:
+        """Self-attention over packed ``x [N, d]``: one fused q/k/v projection."""
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        return self._attend_packed(qkv, packing, mask)
+
+    def cross_attention_packed(
+        self, x: Tensor, memory: Tensor, packing: Packing, mask: Tensor | None
+    ) -> Tensor:
+        """Packed queries ``x`` against packed ``memory`` of the same pages (same packing)."""
+        d = x.size(-1)
+        q = F.linear(x, self.in_proj_weight[:d], self.in_proj_bias[:d])
+        kv = F.linear(memory, self.in_proj_weight[d:], self.in_proj_bias[d:])
+        return self._attend_packed(torch.cat([q, kv], dim=-1), packing, mask)
+
 
 class _FeedForward(nn.Module):
     """Shared by both layer kinds: ``linear2(dropout(relu(linear1(x))))``."""
@@ -122,6 +150,10 @@ class EncoderLayer(_FeedForward):
         x = x + self.dropout1(self.self_attn(y, y, mask))
         return x + self.dropout2(self._ff(self.norm2(x)))
 
+    def packed(self, x: Tensor, packing: Packing, mask: Tensor | None) -> Tensor:
+        x = x + self.dropout1(self.self_attn.self_attention_packed(self.norm1(x), packing, mask))
+        return x + self.dropout2(self._ff(self.norm2(x)))
+
 
 class Encoder(nn.Module):
     """Stack of pre-norm encoder layers, optionally ending in a LayerNorm.
@@ -150,6 +182,14 @@ class Encoder(nn.Module):
         mask = attention_mask(key_padding_mask, src.size(1), src.size(1), False, src.device)
         for layer in self.layers:
             src = layer(src, mask)
+        return self.norm(src)
+
+    def packed(self, src: Tensor, packing: Packing) -> Tensor:
+        """Same function as :meth:`forward` on packed ``src [N, d]``; returns ``[N, d]``."""
+        length = packing.mask.size(1)
+        mask = attention_mask(~packing.mask, length, length, False, src.device)
+        for layer in self.layers:
+            src = layer.packed(src, packing, mask)
         return self.norm(src)
 
 
@@ -186,6 +226,13 @@ class DecoderLayer(_FeedForward):
         y = self.norm1(x)
         x = x + self.dropout1(self.self_attn(y, y, self_mask))
         x = x + self.dropout2(self.multihead_attn(self.norm2(x), memory, mem_mask))
+        return x + self.dropout3(self._ff(self.norm3(x)))
+
+    def packed(
+        self, x: Tensor, memory: Tensor, packing: Packing, self_mask: Tensor | None, mem_mask: Tensor | None
+    ) -> Tensor:
+        x = x + self.dropout1(self.self_attn.self_attention_packed(self.norm1(x), packing, self_mask))
+        x = x + self.dropout2(self.multihead_attn.cross_attention_packed(self.norm2(x), memory, packing, mem_mask))
         return x + self.dropout3(self._ff(self.norm3(x)))
 
     def step(
@@ -230,6 +277,16 @@ class Decoder(nn.Module):
         mem_mask = attention_mask(memory_key_padding_mask, lq, lk, False, tgt.device)
         for layer in self.layers:
             tgt = layer(tgt, memory, self_mask, mem_mask)
+        return self.norm(tgt)
+
+    def packed(self, tgt: Tensor, memory: Tensor, packing: Packing, causal: bool = False) -> Tensor:
+        """:meth:`forward` on packed ``tgt`` / ``memory [N, d]`` of the same pages."""
+        length = packing.mask.size(1)
+        pad = ~packing.mask
+        self_mask = attention_mask(pad, length, length, causal, tgt.device)
+        mem_mask = attention_mask(pad, length, length, False, tgt.device)
+        for layer in self.layers:
+            tgt = layer.packed(tgt, memory, packing, self_mask, mem_mask)
         return self.norm(tgt)
 
     def init_cache(self, memory: Tensor) -> list[LayerCache]:

@@ -1,0 +1,103 @@
+"""Speed-ups keep the function: packed (padding-free) vs padded Transformers give the same outputs.
+
+Eval mode (no dropout), fp32; pages of very different lengths so that padding is most of the
+padded layout. Training-mode losses must match too once dropout is off.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from colorgen.data.batching import Packing, packing, to_dense
+from colorgen.decoding import DecodingConfig
+from colorgen.models import AR, CVAE, NAR, ColorUpsampler
+from colorgen.models.base import ground_truth_colors
+from graph_fixtures import mixed_batch, random_page
+
+SIZE = {"d_model": 32, "n_layers": 2, "n_heads": 4, "d_ff": 64, "dropout": 0.0}
+
+
+def uneven_batch(seed: int = 0) -> Batch:
+    g = torch.Generator().manual_seed(seed)
+    return Batch.from_data_list([random_page(n, g, f"p{i}") for i, n in enumerate((1, 40, 3, 17, 9))])
+
+
+def pair(cls: type, **kwargs):
+    torch.manual_seed(0)
+    packed = cls(**SIZE, packed=True, **kwargs).eval()
+    padded = cls(**SIZE, packed=False, **kwargs).eval()
+    padded.load_state_dict(packed.state_dict())
+    return packed, padded
+
+
+def test_packing_round_trip_matches_to_dense() -> None:
+    batch = uneven_batch()
+    pk = packing(batch)
+    values = torch.randn(batch.num_nodes, 3)
+    dense, mask = to_dense(batch, values)
+    torch.testing.assert_close(pk.pad(values), dense)
+    assert torch.equal(pk.mask, mask)
+    torch.testing.assert_close(pk.unpad(dense), values)
+    assert pk.positions.tolist()[:5] == [0, 0, 1, 2, 3]  # a 1-element page, then a 40-element one
+    empty = Packing.from_batch(torch.zeros(0, dtype=torch.long), 0)
+    assert empty.mask.shape == (0, 0)
+
+
+@pytest.mark.parametrize("make", [uneven_batch, mixed_batch], ids=["uneven", "mixed"])
+@pytest.mark.parametrize("cls", [NAR, AR, CVAE], ids=lambda c: c.__name__)
+def test_generator_logits_and_losses_equal_padded(cls: type, make) -> None:
+    batch = make()
+    packed, padded = pair(cls)
+    with torch.no_grad():
+        for a, b in zip(packed.forward_logits(batch), padded.forward_logits(batch), strict=True) \
+                if cls is not CVAE else []:
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        if cls is CVAE:
+            content = packed.content_encoder(batch)
+            mu_a, lv_a = packed.posterior(batch, content)
+            mu_b, lv_b = padded.posterior(batch, content)
+            torch.testing.assert_close(mu_a, mu_b, rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(lv_a, lv_b, rtol=1e-4, atol=1e-5)
+            z = torch.randn_like(mu_a)
+            for a, b in zip(packed.decode(batch, content, z), padded.decode(batch, content, z), strict=True):
+                torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    if cls is not CVAE:  # the CVAE loss samples z
+        torch.testing.assert_close(packed.loss(batch)["loss"], padded.loss(batch)["loss"], rtol=1e-5, atol=1e-6)
+
+
+def test_upsampler_residuals_and_gradients_equal_padded() -> None:
+    batch = uneven_batch(1)
+    packed, padded = pair(ColorUpsampler)
+    colors = ground_truth_colors(batch)
+    for a, b in zip(packed(batch, colors), padded(batch, colors), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    grads = []
+    for model in (packed, padded):
+        model.zero_grad()
+        model.loss(batch)["loss"].backward()
+        grads.append({n: p.grad for n, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_ar_generation_is_unchanged_by_packing() -> None:
+    batch = uneven_batch(2)
+    packed, padded = pair(AR)
+    a = packed.generate(batch, DecodingConfig())
+    b = padded.generate(batch, DecodingConfig())
+    for x, y in zip(a, b, strict=True):
+        assert torch.equal(x, y)
+
+
+def test_packed_training_is_deterministic_with_a_seed() -> None:
+    batch = uneven_batch(3)
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = NAR(**{**SIZE, "dropout": 0.1}).train()
+        torch.manual_seed(1)
+        losses.append(model.loss(batch)["loss"])
+    assert torch.equal(losses[0], losses[1])
