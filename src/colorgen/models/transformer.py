@@ -12,7 +12,7 @@ Masks: ``key_padding_mask`` is True where a position is padding (PyTorch convent
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -90,6 +90,21 @@ class MultiheadAttention(nn.Module):
     def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
         p = self.dropout if self.training else 0.0
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        b, _, n, _ = out.shape
+        return self.out_proj(out.transpose(1, 2).reshape(b, n, -1))
+
+    def attend_step(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
+        """:meth:`attend` for a few query positions (decoding): plain matmul + softmax.
+
+        CPU's fused SDPA kernel costs ~0.5 ms per call at one query position, several times
+        the arithmetic; this is the same function (``mask`` additive here).
+        """
+        if self.training and self.dropout > 0:
+            return self.attend(q, k, v, None if mask is None else mask > float("-inf"))
+        scores = q @ k.transpose(-1, -2) * (q.size(-1) ** -0.5)
+        if mask is not None:
+            scores = scores + mask
+        out = torch.softmax(scores, dim=-1) @ v
         b, _, n, _ = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(b, n, -1))
 
@@ -195,12 +210,30 @@ class Encoder(nn.Module):
 
 @dataclass
 class LayerCache:
-    """Keys/values of one decoder layer: self-attention (growing) and memory (fixed)."""
+    """Keys/values of one decoder layer: memory (fixed) and self-attention (preallocated).
+
+    ``self_k`` / ``self_v`` are ``[B, H, capacity, d_head]`` buffers of which the first
+    ``length`` positions are filled: a step writes its keys in place instead of
+    concatenating the whole history again (which made decoding quadratic in copies).
+    """
 
     mem_k: Tensor
     mem_v: Tensor
-    self_k: list[Tensor] = field(default_factory=list)
-    self_v: list[Tensor] = field(default_factory=list)
+    self_k: Tensor
+    self_v: Tensor
+    length: int = 0
+
+    def append(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Store new positions ``[B, H, t, d_head]``; returns all keys and values so far."""
+        end = self.length + k.size(2)
+        if end > self.self_k.size(2):  # more steps than planned: grow (rare)
+            grow = max(end, 2 * self.self_k.size(2)) - self.self_k.size(2)
+            self.self_k = torch.cat([self.self_k, self.self_k.new_zeros(*k.shape[:2], grow, k.size(3))], 2)
+            self.self_v = torch.cat([self.self_v, self.self_v.new_zeros(*v.shape[:2], grow, v.size(3))], 2)
+        self.self_k[:, :, self.length : end] = k
+        self.self_v[:, :, self.length : end] = v
+        self.length = end
+        return self.self_k[:, :, :end], self.self_v[:, :, :end]
 
 
 class DecoderLayer(_FeedForward):
@@ -239,16 +272,14 @@ class DecoderLayer(_FeedForward):
         self, x: Tensor, cache: LayerCache, self_mask: Tensor | None, mem_mask: Tensor | None
     ) -> Tensor:
         """Run new positions ``x [B, t, d]`` against the cache, appending their keys/values."""
-        y = self.norm1(x)
-        k, v = self.self_attn.project_kv(y)
-        cache.self_k.append(k)
-        cache.self_v.append(v)
-        keys, values = torch.cat(cache.self_k, dim=2), torch.cat(cache.self_v, dim=2)
-        x = x + self.dropout1(
-            self.self_attn.attend(self.self_attn.project_q(y), keys, values, self_mask)
-        )
+        attn = self.self_attn
+        b, t, _ = x.shape
+        qkv = F.linear(self.norm1(x), attn.in_proj_weight, attn.in_proj_bias)
+        q, k, v = qkv.view(b, t, 3, attn.n_heads, -1).permute(2, 0, 3, 1, 4)
+        keys, values = cache.append(k, v)
+        x = x + self.dropout1(attn.attend_step(q, keys, values, self_mask))
         q = self.multihead_attn.project_q(self.norm2(x))
-        x = x + self.dropout2(self.multihead_attn.attend(q, cache.mem_k, cache.mem_v, mem_mask))
+        x = x + self.dropout2(self.multihead_attn.attend_step(q, cache.mem_k, cache.mem_v, mem_mask))
         return x + self.dropout3(self._ff(self.norm3(x)))
 
 
@@ -289,9 +320,16 @@ class Decoder(nn.Module):
             tgt = layer.packed(tgt, memory, packing, self_mask, mem_mask)
         return self.norm(tgt)
 
-    def init_cache(self, memory: Tensor) -> list[LayerCache]:
-        """Project the memory once per layer; self-attention caches start empty."""
-        return [LayerCache(*layer.multihead_attn.project_kv(memory)) for layer in self.layers]
+    def init_cache(self, memory: Tensor, capacity: int | None = None) -> list[LayerCache]:
+        """Project the memory once per layer; self-attention buffers for ``capacity`` positions
+        (default: the memory's length, what AR decoding needs)."""
+        caches = []
+        for layer in self.layers:
+            # contiguous: every step's batched matmul then reads them without a copy
+            mem_k, mem_v = (t.contiguous() for t in layer.multihead_attn.project_kv(memory))
+            size = (*mem_k.shape[:2], capacity or memory.size(1), mem_k.size(3))
+            caches.append(LayerCache(mem_k, mem_v, mem_k.new_zeros(size), mem_k.new_zeros(size)))
+        return caches
 
     def step(
         self,
@@ -303,15 +341,23 @@ class Decoder(nn.Module):
         """Decode new causal positions ``x [B, t, d]`` given all earlier ones in ``cache``.
 
         ``tgt_key_padding_mask`` covers every position so far (cached + new), ``[B, past + t]``.
+        Masks are built once per step as additive float masks shared by all layers.
         """
-        past = sum(k.size(2) for k in cache[0].self_k) if cache else 0
+        past = cache[0].length if cache else 0
         t = x.size(1)
-        self_mask = attention_mask(tgt_key_padding_mask, t, past + t, True, x.device)
+        self_mask = _additive(attention_mask(tgt_key_padding_mask, t, past + t, t > 1, x.device), x)
         mem_len = cache[0].mem_k.size(2) if cache else 0
-        mem_mask = attention_mask(memory_key_padding_mask, t, mem_len, False, x.device)
+        mem_mask = _additive(attention_mask(memory_key_padding_mask, t, mem_len, False, x.device), x)
         for layer, layer_cache in zip(self.layers, cache, strict=True):
             x = layer.step(x, layer_cache, self_mask, mem_mask)
         return self.norm(x)
+
+
+def _additive(mask: Tensor | None, like: Tensor) -> Tensor | None:
+    """Boolean "may attend" mask -> additive float mask (0 / -inf), converted once, not per layer."""
+    if mask is None:
+        return None
+    return torch.zeros(mask.shape, dtype=like.dtype, device=like.device).masked_fill_(~mask, float("-inf"))
 
 
 TRANSFORMER_INITS = ("xavier", "layer")
