@@ -101,3 +101,17 @@ def test_packed_training_is_deterministic_with_a_seed() -> None:
         torch.manual_seed(1)
         losses.append(model.loss(batch)["loss"])
     assert torch.equal(losses[0], losses[1])
+
+
+def test_greedy_decoding_that_drops_finished_pages_equals_the_full_batch_loop() -> None:
+    batch = uneven_batch(4)
+    torch.manual_seed(0)
+    model = AR(**SIZE).eval()
+    with torch.no_grad():
+        fast_colors, fast_logits = model.decode(batch, DecodingConfig(), incremental=True)
+        full_colors, full_logits = model.decode(batch, DecodingConfig(), incremental=False)
+    for a, b in zip(fast_colors, full_colors, strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(fast_logits, full_logits, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    assert fast_colors.bg_rgb.shape == (batch.num_nodes,)
