@@ -41,6 +41,14 @@ def test_packing_round_trip_matches_to_dense() -> None:
     assert torch.equal(pk.mask, mask)
     torch.testing.assert_close(pk.unpad(dense), values)
     assert pk.positions.tolist()[:5] == [0, 0, 1, 2, 3]  # a 1-element page, then a 40-element one
+    # attention groups: every element in exactly one padded slot, gather inverts the slots
+    assert 1 < len(pk.groups) <= 4
+    slots = torch.cat([g.slots for g in pk.groups])
+    assert torch.equal(slots[pk.gather], torch.arange(batch.num_nodes))
+    assert int((slots < batch.num_nodes).sum()) == batch.num_nodes
+    area = sum(g.key_padding_mask.numel() for g in pk.groups)
+    assert area < pk.mask.numel()  # less padding than one [B, L] layout
+    assert len(Packing.from_batch(batch.batch, batch.num_graphs, max_groups=1).groups) == 1
     empty = Packing.from_batch(torch.zeros(0, dtype=torch.long), 0)
     assert empty.mask.shape == (0, 0)
 

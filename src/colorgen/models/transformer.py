@@ -59,6 +59,15 @@ def attention_mask(
     return mask
 
 
+def group_masks(packing: Packing, causal: bool, device: torch.device) -> list[Tensor | None]:
+    """One attention mask per attention group of ``packing`` (built once per forward)."""
+    masks = []
+    for group in packing.groups:
+        length = group.key_padding_mask.size(1)
+        masks.append(attention_mask(group.key_padding_mask, length, length, causal, device))
+    return masks
+
+
 class MultiheadAttention(nn.Module):
     """Multi-head attention with ``nn.MultiheadAttention``'s parameter layout."""
 
@@ -112,21 +121,26 @@ class MultiheadAttention(nn.Module):
         k, v = self.project_kv(key_value)
         return self.attend(self.project_q(query), k, v, mask)
 
-    def _attend_packed(self, qkv: Tensor, packing: Packing, mask: Tensor | None) -> Tensor:
-        """Packed ``[N, 3d]`` q/k/v -> packed ``[N, d]``; only the softmax sees the padded layout."""
-        b, length = packing.mask.shape
-        qkv = packing.pad(qkv).view(b, length, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
+    def _attend_packed(self, qkv: Tensor, packing: Packing, masks: list[Tensor | None]) -> Tensor:
+        """Packed ``[N, 3d]`` q/k/v -> packed ``[N, d]``; only the softmax sees a padded layout,
+        one per attention group of similar-length pages (``masks`` per group)."""
+        rows = torch.cat([qkv, qkv.new_zeros(1, qkv.size(1))])  # row N: the zero padding row
         p = self.dropout if self.training else 0.0
-        out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask, dropout_p=p)
-        return self.out_proj(packing.unpad(out.transpose(1, 2).reshape(b, length, -1)))
+        outs = []
+        for group, mask in zip(packing.groups, masks, strict=True):
+            b, length = group.key_padding_mask.shape
+            x = rows.index_select(0, group.slots).view(b, length, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
+            out = F.scaled_dot_product_attention(x[0], x[1], x[2], attn_mask=mask, dropout_p=p)
+            outs.append(out.transpose(1, 2).reshape(b * length, -1))
+        return self.out_proj(torch.cat(outs).index_select(0, packing.gather))
 
-    def self_attention_packed(self, x: Tensor, packing: Packing, mask: Tensor | None) -> Tensor:
+    def self_attention_packed(self, x: Tensor, packing: Packing, mask: list[Tensor | None]) -> Tensor:
         """Self-attention over packed ``x [N, d]``: one fused q/k/v projection."""
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
         return self._attend_packed(qkv, packing, mask)
 
     def cross_attention_packed(
-        self, x: Tensor, memory: Tensor, packing: Packing, mask: Tensor | None
+        self, x: Tensor, memory: Tensor, packing: Packing, mask: list[Tensor | None]
     ) -> Tensor:
         """Packed queries ``x`` against packed ``memory`` of the same pages (same packing)."""
         d = x.size(-1)
@@ -165,7 +179,7 @@ class EncoderLayer(_FeedForward):
         x = x + self.dropout1(self.self_attn(y, y, mask))
         return x + self.dropout2(self._ff(self.norm2(x)))
 
-    def packed(self, x: Tensor, packing: Packing, mask: Tensor | None) -> Tensor:
+    def packed(self, x: Tensor, packing: Packing, mask: list[Tensor | None]) -> Tensor:
         x = x + self.dropout1(self.self_attn.self_attention_packed(self.norm1(x), packing, mask))
         return x + self.dropout2(self._ff(self.norm2(x)))
 
@@ -201,8 +215,7 @@ class Encoder(nn.Module):
 
     def packed(self, src: Tensor, packing: Packing) -> Tensor:
         """Same function as :meth:`forward` on packed ``src [N, d]``; returns ``[N, d]``."""
-        length = packing.mask.size(1)
-        mask = attention_mask(~packing.mask, length, length, False, src.device)
+        mask = group_masks(packing, False, src.device)
         for layer in self.layers:
             src = layer.packed(src, packing, mask)
         return self.norm(src)
@@ -262,7 +275,8 @@ class DecoderLayer(_FeedForward):
         return x + self.dropout3(self._ff(self.norm3(x)))
 
     def packed(
-        self, x: Tensor, memory: Tensor, packing: Packing, self_mask: Tensor | None, mem_mask: Tensor | None
+        self, x: Tensor, memory: Tensor, packing: Packing, self_mask: list[Tensor | None],
+        mem_mask: list[Tensor | None],
     ) -> Tensor:
         x = x + self.dropout1(self.self_attn.self_attention_packed(self.norm1(x), packing, self_mask))
         x = x + self.dropout2(self.multihead_attn.cross_attention_packed(self.norm2(x), memory, packing, mem_mask))
@@ -312,10 +326,8 @@ class Decoder(nn.Module):
 
     def packed(self, tgt: Tensor, memory: Tensor, packing: Packing, causal: bool = False) -> Tensor:
         """:meth:`forward` on packed ``tgt`` / ``memory [N, d]`` of the same pages."""
-        length = packing.mask.size(1)
-        pad = ~packing.mask
-        self_mask = attention_mask(pad, length, length, causal, tgt.device)
-        mem_mask = attention_mask(pad, length, length, False, tgt.device)
+        self_mask = group_masks(packing, causal, tgt.device)
+        mem_mask = self_mask if not causal else group_masks(packing, False, tgt.device)
         for layer in self.layers:
             tgt = layer.packed(tgt, memory, packing, self_mask, mem_mask)
         return self.norm(tgt)
