@@ -3,8 +3,10 @@
 Parameter names mirror ``torch.nn.Transformer(norm_first=True, batch_first=True)``
 (``self_attn.in_proj_weight``, ``linear1``, ``norm1``, ``encoder.norm`` ...), so the
 official checkpoints' Transformer weights map one to one (:mod:`colorgen.models.official`);
-the outputs equal PyTorch's layers in eval mode (tested). Our own layers exist for one reason: the decoder can run one
-position at a time against a key/value cache, which makes AR generation linear in length.
+the outputs equal PyTorch's layers in eval mode (tested). Our own layers exist for two reasons:
+the decoder can run one position at a time against a preallocated key/value cache (AR
+generation linear in length), and every stack has a ``packed`` form whose linear layers see
+only real elements while attention runs per group of similar-length pages (no padding work).
 
 Masks: ``key_padding_mask`` is True where a position is padding (PyTorch convention).
 """
