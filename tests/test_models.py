@@ -13,9 +13,10 @@ from omegaconf import OmegaConf
 from torch import nn
 from torch_geometric.data import Batch
 
+from colorgen.data.batching import packing
 from colorgen.decoding import DecodingConfig
 from colorgen.models import AR, CVAE, NAR, Colors, ColorUpsampler, Stats
-from colorgen.models.base import ground_truth_colors, target_classes, to_dense
+from colorgen.models.base import ground_truth_colors, target_classes
 from colorgen.models.transformer import Decoder, Encoder
 from graph_fixtures import mixed_batch, random_page, single_node_batch
 
@@ -301,8 +302,8 @@ def test_final_norm_switch_adds_exactly_the_previous_layer_norm() -> None:
     with torch.no_grad():
         nar_norm.transformer.norm.weight.uniform_(0.5, 1.5)
         nar_norm.transformer.norm.bias.uniform_(-0.5, 0.5)
-        src, mask = to_dense(batch, nar.content_encoder(batch))
-        hidden = nar.transformer(nar.positional_encoding(src), key_padding_mask=~mask)[mask]
+        pk = packing(batch)  # the default, padding-free layout (same function as the padded one)
+        hidden = nar.transformer.packed(nar.positional_encoding.packed(nar.content_encoder(batch), pk), pk)
         want = nar_norm.style_decoder(nar_norm.transformer.norm(hidden))
         got = nar_norm.logits(batch)
     for a, b in zip(got, want, strict=True):

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from colorgen.constrained import SequenceConstraint
+from colorgen.data.batching import packing
 from colorgen.decoding import DecodingConfig
 from colorgen.models.base import (
     Colors,
@@ -34,6 +35,9 @@ class AR(NeuralGenerator):
     """Encoder-decoder Transformer over the element sequence.
 
     ``transformer_init``: ``"xavier"`` (official, as ``nn.Transformer``) or ``"layer"``.
+    ``packed`` (default True) runs linear layers on the real elements only (padding-free,
+    :class:`~colorgen.data.batching.Packing`); False = the padded layout. Same function; in
+    training the dropout masks are drawn over a different layout, so runs differ by chance.
     """
 
     def __init__(
@@ -46,22 +50,37 @@ class AR(NeuralGenerator):
         encoder: Mapping[str, Any] | None = None,
         incremental: bool = True,
         transformer_init: str = "xavier",
+        packed: bool = True,
     ) -> None:
         super().__init__(d_model, n_layers, n_heads, d_ff, dropout, encoder, style_encoder=True)
         self.transformer = EncoderDecoder(d_model, n_heads, n_layers, d_ff, dropout, transformer_init)
         self.bos = nn.Parameter(torch.rand(1, 1, d_model))
         self.incremental = incremental
+        self.packed = packed
 
     def encode(self, batch: Any) -> tuple[Tensor, Tensor]:
         """Encoder memory ``[B, L, d]`` and the element mask ``[B, L]``."""
+        if self.packed:
+            pk = packing(batch)
+            memory = self.transformer.encoder.packed(self.positional_encoding.packed(self.content_encoder(batch), pk), pk)
+            return pk.pad(memory), pk.mask
         src, mask = to_dense(batch, self.content_encoder(batch))
         memory = self.transformer.encoder(self.positional_encoding(src), key_padding_mask=~mask)
         return memory, mask
 
     def teacher_forcing_logits(self, batch: Any, colors: Colors | None = None) -> StyleLogits:
         """Node-aligned logits given the previous elements' colours (default: ground truth)."""
-        memory, mask = self.encode(batch)
         colors = ground_truth_colors(batch) if colors is None else colors
+        if self.packed:
+            pk = packing(batch)
+            pe = self.positional_encoding.packed
+            memory = self.transformer.encoder.packed(pe(self.content_encoder(batch), pk), pk)
+            style = encode_style(self.style_encoder, colors, batch.has_text)
+            # each page's target: BOS, then the previous elements' style vectors
+            shifted = torch.cat([style[:1], style[:-1]])
+            tgt = torch.where((pk.positions == 0)[:, None], self.bos[0], shifted)
+            return self.style_decoder(self.transformer.decoder.packed(pe(tgt, pk), memory, pk, causal=True))
+        memory, mask = self.encode(batch)
         style, _ = to_dense(batch, encode_style(self.style_encoder, colors, batch.has_text))
         tgt = torch.cat([self.bos.expand(style.size(0), 1, -1), style[:, :-1]], dim=1)
         out = self.transformer.decoder(
@@ -103,9 +122,11 @@ class AR(NeuralGenerator):
         through the generation loop, used to check the cache against the full pass).
         """
         memory, mask = self.encode(batch)
+        has_text, _ = to_dense(batch, batch.has_text)
+        if incremental and forced is None and decoding.contrast is None and decoding.greedy:
+            return self._greedy_shrinking(memory, mask, has_text, decoding)
         bsz, length = mask.shape
         pad = ~mask
-        has_text, _ = to_dense(batch, batch.has_text)
         forced_dense = None if forced is None else Colors(*(to_dense(batch, c)[0] for c in forced))
         cache = self.transformer.decoder.init_cache(memory) if incremental else None
         constraint = None if decoding.contrast is None else SequenceConstraint(batch, decoding, generator)
@@ -131,6 +152,45 @@ class AR(NeuralGenerator):
         if constraint is not None:
             colors_out = constraint.finish(colors_out)
         return colors_out, _stack([lg for _, lg in steps], mask)
+
+
+    def _greedy_shrinking(
+        self, memory: Tensor, mask: Tensor, has_text: Tensor, decoding: DecodingConfig
+    ) -> tuple[Colors, StyleLogits]:
+        """Greedy cached decoding that stops computing pages once they are complete.
+
+        Pages run longest first, so the pages still decoding at step ``i`` are a prefix of the
+        batch and every step works on that prefix only (caches sliced, not copied): the work
+        is the number of real elements, not pages x longest page. Greedy picks are row-wise,
+        so the result is the full-batch loop's (no random draws to keep in step).
+        """
+        bsz, length = mask.shape
+        lengths = mask.sum(1)
+        order = torch.argsort(lengths, descending=True, stable=True)
+        active = (lengths[order][None, :] > torch.arange(length, device=mask.device)[:, None]).sum(1).tolist()
+        pad, has_text = ~mask[order], has_text[order]
+        cache = self.transformer.decoder.init_cache(memory[order])
+        x_in = self.bos.expand(bsz, 1, -1)
+        color_buf: list[Tensor] = []
+        logit_buf: list[Tensor] = []
+        for i, k in enumerate(active):
+            if k < cache[0].mem_k.size(0):
+                for c in cache:
+                    c.mem_k, c.mem_v, c.self_k, c.self_v = c.mem_k[:k], c.mem_v[:k], c.self_k[:k], c.self_v[:k]
+            x = self.positional_encoding(x_in[:k], offset=i)
+            logits = self.style_decoder(self.transformer.decoder.step(x, cache, pad[:k, : i + 1], pad[:k])[:, -1])
+            colors = decode_logits(logits, decoding)
+            if not color_buf:
+                color_buf = [c.new_zeros(bsz, length) for c in colors]
+                logit_buf = [lg.new_zeros(bsz, length, lg.size(-1)) for lg in logits]
+            for buf, c in zip(color_buf + logit_buf, (*colors, *logits), strict=True):
+                buf[:k, i] = c
+            if i + 1 < length:
+                x_in = encode_style(self.style_encoder, colors, has_text[:k, i])[:, None]
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(bsz, device=order.device)
+        colors_out = Colors(*(buf[inverse][mask] for buf in color_buf))
+        return colors_out, StyleLogits(*(buf[inverse][mask] for buf in logit_buf))
 
 
 def _stack(steps: list[Any], mask: Tensor) -> Any:

@@ -5,7 +5,8 @@ Each element gets ``h = max(order, tag, text, img, bgimg embeddings)``. Then, le
 ``d = MLP([u ; parent's d or h_root])``; the output is ``x = d + h`` (MODELS.md).
 
 A tree level depends only on the level below (above), so every pass is one batched
-scatter-max (gather, top-down: a node has one parent) per level over all pages at once.
+scatter-max (gather, top-down: a node has one parent) per level over all pages at once; the
+MLPs' input halves that do not depend on the previous level run as one matmul over all nodes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from colorgen.data.tags import NUM_TAGS
@@ -30,13 +32,15 @@ class TreeLevels:
 
     ``perm`` lists nodes sorted by depth, so level ``l`` is the slice
     ``perm[offsets[l]:offsets[l + 1]]``; ``parent_local[l]`` gives, for each node of level
-    ``l >= 1``, the position of its parent inside level ``l - 1``.
+    ``l >= 1``, the position of its parent inside level ``l - 1``; ``has_child[l]`` marks the
+    nodes of level ``l`` that have children (the others pool ``h_leaf``).
     """
 
     perm: Tensor
     inverse: Tensor
     offsets: list[int]
     parent_local: list[Tensor]
+    has_child: list[Tensor]
 
     @property
     def num_levels(self) -> int:
@@ -44,21 +48,28 @@ class TreeLevels:
 
 
 def tree_levels(edge_index: Tensor, depth: Tensor, num_nodes: int) -> TreeLevels:
-    """Plan the level-wise passes from ``edge_index`` (child -> parent) and per-page ``depth``."""
+    """Plan the level-wise passes from ``edge_index`` (child -> parent) and per-page ``depth``.
+
+    Vectorised: a handful of whole-batch ops plus views, no per-level tensor work.
+    """
     device = depth.device
     perm = torch.argsort(depth, stable=True)
     inverse = torch.empty_like(perm)
     inverse[perm] = torch.arange(num_nodes, device=device)
     counts = torch.bincount(depth, minlength=1)
+    starts = torch.cumsum(counts, 0) - counts
     offsets = [0, *torch.cumsum(counts, 0).tolist()]
-    local = inverse - torch.tensor(offsets[:-1], device=device)[depth]
-    parent = torch.full((num_nodes,), -1, dtype=torch.long, device=device)
+    local = inverse - starts[depth]
+    parent = torch.zeros(num_nodes, dtype=torch.long, device=device)
     parent[edge_index[0]] = edge_index[1]
-    parent_local = [torch.empty(0, dtype=torch.long, device=device)]
-    for lvl in range(1, len(offsets) - 1):
-        nodes = perm[offsets[lvl] : offsets[lvl + 1]]
-        parent_local.append(local[parent[nodes]])
-    return TreeLevels(perm, inverse, offsets, parent_local)
+    parent_local_sorted = local[parent[perm]]
+    has_child = torch.zeros(num_nodes, dtype=torch.bool, device=device)
+    has_child[edge_index[1]] = True
+    has_child_sorted = has_child[perm]
+    bounds = list(zip(offsets[:-1], offsets[1:], strict=True))
+    parent_local = [parent_local_sorted[a:b] for a, b in bounds]
+    parent_local[0] = parent_local[0][:0]
+    return TreeLevels(perm, inverse, offsets, parent_local, [has_child_sorted[a:b, None] for a, b in bounds])
 
 
 class ContentEncoder(nn.Module):
@@ -115,26 +126,44 @@ class ContentEncoder(nn.Module):
         return self.passes(h, plan)[1]
 
     def passes(self, h: Tensor, plan: TreeLevels) -> tuple[Tensor, Tensor]:
-        """``(u, d)`` in node order: the bottom-up and top-down states (parity checks read ``u``)."""
+        """``(u, d)`` in node order: the bottom-up and top-down states (parity checks read ``u``).
+
+        ``mlp([x ; m])``'s first layer is split as ``W_x x + W_m m``: the ``W_x`` half of every
+        level is one matmul over all nodes up front, so a level costs only its own
+        ``W_m m``, ReLU and second layer (few, larger ops; same function to float tolerance).
+        """
+        up1, up2 = self.mlp_up[0], self.mlp_up[2]
         mlp_down = self.mlp_up if self.share_updown_mlp else self.mlp_down
-        hs = h[plan.perm]
+        dn1, dn2 = mlp_down[0], mlp_down[2]
+        d = h.size(-1)
         off, n_lv = plan.offsets, plan.num_levels
+        # bottom-up: u = up2(relu(Wx h + b1 + Wm m)), m = max of children's u, or h_leaf
+        wm_up = up1.weight[:, d:].t()
+        sizes = [b - a for a, b in zip(off[:-1], off[1:], strict=True)]
+        # split, not slices: its backward is one cat, a slice's is a full-size zero tensor each
+        pre_up = F.linear(h[plan.perm], up1.weight[:, :d], up1.bias).split(sizes)
+        leaf_up = self.h_leaf @ wm_up
         ups: list[Tensor] = [h.new_empty(0)] * n_lv
         for lvl in reversed(range(n_lv)):
-            h_l = hs[off[lvl] : off[lvl + 1]]
-            m = self.h_leaf.expand_as(h_l)
             if lvl + 1 < n_lv:
                 idx = plan.parent_local[lvl + 1]
                 child_u = ups[lvl + 1]
-                has_child = torch.zeros(h_l.size(0), dtype=torch.bool, device=h.device)
-                has_child[idx] = True
-                pooled = h_l.new_zeros(h_l.shape).scatter_reduce(
+                pooled = child_u.new_zeros(sizes[lvl], d).scatter_reduce(
                     0, idx[:, None].expand_as(child_u), child_u, "amax", include_self=False
                 )
-                m = torch.where(has_child[:, None], pooled, m)
-            ups[lvl] = self.mlp_up(torch.cat([h_l, m], dim=-1))
+                pre = torch.addmm(pre_up[lvl], torch.where(plan.has_child[lvl], pooled, self.h_leaf), wm_up)
+            else:
+                pre = pre_up[lvl] + leaf_up
+            ups[lvl] = up2(F.relu(pre))
+        u_sorted = torch.cat(ups)
+        # top-down: d = dn2(relu(Wx u + b1 + Wm d_parent)), the root's parent being h_root
+        wm_dn = dn1.weight[:, d:].t()
+        pre_dn = F.linear(u_sorted, dn1.weight[:, :d], dn1.bias).split(sizes)
+        from_parent = self.h_root @ wm_dn
         downs: list[Tensor] = []
         for lvl in range(n_lv):
-            p = self.h_root.expand_as(ups[0]) if lvl == 0 else downs[-1][plan.parent_local[lvl]]
-            downs.append(mlp_down(torch.cat([ups[lvl], p], dim=-1)))
-        return torch.cat(ups)[plan.inverse], torch.cat(downs)[plan.inverse]
+            parent_term = from_parent if lvl == 0 else from_parent[plan.parent_local[lvl]]
+            downs.append(dn2(F.relu(pre_dn[lvl] + parent_term)))
+            if lvl + 1 < n_lv:
+                from_parent = downs[-1] @ wm_dn
+        return u_sorted[plan.inverse], torch.cat(downs)[plan.inverse]

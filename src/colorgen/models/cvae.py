@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from colorgen.data.batching import packing
 from colorgen.decoding import DecodingConfig
 from colorgen.models.base import (
     Colors,
@@ -32,6 +33,9 @@ class CVAE(NeuralGenerator):
     """Conditional variational autoencoder over the element sequence.
 
     ``transformer_init``: ``"xavier"`` (official, as ``nn.Transformer``) or ``"layer"``.
+    ``packed`` (default True) runs linear layers on the real elements only (padding-free,
+    :class:`~colorgen.data.batching.Packing`); False = the padded layout. Same function; in
+    training the dropout masks are drawn over a different layout, so runs differ by chance.
     """
 
     def __init__(
@@ -44,6 +48,7 @@ class CVAE(NeuralGenerator):
         encoder: Mapping[str, Any] | None = None,
         kl_weight: float = 0.1,
         transformer_init: str = "xavier",
+        packed: bool = True,
     ) -> None:
         super().__init__(d_model, n_layers, n_heads, d_ff, dropout, encoder, style_encoder=True)
         self.fc_input = nn.Linear(2 * d_model, d_model)
@@ -52,16 +57,27 @@ class CVAE(NeuralGenerator):
         self.fc_mu = nn.Linear(2 * d_model, d_model)
         self.fc_logvar = nn.Linear(2 * d_model, d_model)
         self.kl_weight = kl_weight
+        self.packed = packed
 
     def posterior(self, batch: Any, content: Tensor) -> tuple[Tensor, Tensor]:
         """mu and log sigma^2 per element, ``[N, d]`` each."""
         style = encode_style(self.style_encoder, ground_truth_colors(batch), batch.has_text)
-        x, mask = to_dense(batch, self.fc_input(torch.cat([content, style], dim=-1)))
+        x = self.fc_input(torch.cat([content, style], dim=-1))
+        if self.packed:
+            pk = packing(batch)
+            x = self.fc_vae(self.transformer.encoder.packed(self.positional_encoding.packed(x, pk), pk))
+            return self.fc_mu(x), self.fc_logvar(x)
+        x, mask = to_dense(batch, x)
         memory = self.transformer.encoder(self.positional_encoding(x), key_padding_mask=~mask)
         x = self.fc_vae(memory[mask])
         return self.fc_mu(x), self.fc_logvar(x)
 
     def decode(self, batch: Any, content: Tensor, z: Tensor) -> StyleLogits:
+        if self.packed:
+            pk = packing(batch)
+            pe = self.positional_encoding.packed
+            out = self.transformer.decoder.packed(pe(content, pk), pe(z, pk), pk, causal=False)
+            return self.style_decoder(out)
         tgt, mask = to_dense(batch, content)
         memory, _ = to_dense(batch, z)
         out = self.transformer.decoder(

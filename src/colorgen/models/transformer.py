@@ -3,8 +3,10 @@
 Parameter names mirror ``torch.nn.Transformer(norm_first=True, batch_first=True)``
 (``self_attn.in_proj_weight``, ``linear1``, ``norm1``, ``encoder.norm`` ...), so the
 official checkpoints' Transformer weights map one to one (:mod:`colorgen.models.official`);
-the outputs equal PyTorch's layers in eval mode (tested). Our own layers exist for one reason: the decoder can run one
-position at a time against a key/value cache, which makes AR generation linear in length.
+the outputs equal PyTorch's layers in eval mode (tested). Our own layers exist for two reasons:
+the decoder can run one position at a time against a preallocated key/value cache (AR
+generation linear in length), and every stack has a ``packed`` form whose linear layers see
+only real elements while attention runs per group of similar-length pages (no padding work).
 
 Masks: ``key_padding_mask`` is True where a position is padding (PyTorch convention).
 """
@@ -12,11 +14,13 @@ Masks: ``key_padding_mask`` is True where a position is padding (PyTorch convent
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from colorgen.data.batching import Packing
 
 
 class PositionalEncoding(nn.Module):
@@ -38,6 +42,10 @@ class PositionalEncoding(nn.Module):
         """``x [B, L, d]`` holds positions ``offset .. offset + L - 1``."""
         return self.dropout(x + self.pe[:, offset : offset + x.size(1)])
 
+    def packed(self, x: Tensor, packing: Packing) -> Tensor:
+        """``x [N, d]`` packed elements (see :class:`Packing`)."""
+        return self.dropout(x + self.pe[0, packing.positions])
+
 
 def attention_mask(
     key_padding_mask: Tensor | None, q_len: int, k_len: int, causal: bool, device: torch.device
@@ -51,6 +59,15 @@ def attention_mask(
         kp = ~key_padding_mask[:, None, None, :]
         mask = kp if mask is None else mask & kp
     return mask
+
+
+def group_masks(packing: Packing, causal: bool, device: torch.device) -> list[Tensor | None]:
+    """One attention mask per attention group of ``packing`` (built once per forward)."""
+    masks = []
+    for group in packing.groups:
+        length = group.key_padding_mask.size(1)
+        masks.append(attention_mask(group.key_padding_mask, length, length, causal, device))
+    return masks
 
 
 class MultiheadAttention(nn.Module):
@@ -87,9 +104,51 @@ class MultiheadAttention(nn.Module):
         b, _, n, _ = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(b, n, -1))
 
+    def attend_step(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
+        """:meth:`attend` for a few query positions (decoding): plain matmul + softmax.
+
+        CPU's fused SDPA kernel costs ~0.5 ms per call at one query position, several times
+        the arithmetic; this is the same function (``mask`` additive here).
+        """
+        if self.training and self.dropout > 0:
+            return self.attend(q, k, v, None if mask is None else mask > float("-inf"))
+        scores = q @ k.transpose(-1, -2) * (q.size(-1) ** -0.5)
+        if mask is not None:
+            scores = scores + mask
+        out = torch.softmax(scores, dim=-1) @ v
+        b, _, n, _ = out.shape
+        return self.out_proj(out.transpose(1, 2).reshape(b, n, -1))
+
     def forward(self, query: Tensor, key_value: Tensor, mask: Tensor | None) -> Tensor:
         k, v = self.project_kv(key_value)
         return self.attend(self.project_q(query), k, v, mask)
+
+    def _attend_packed(self, qkv: Tensor, packing: Packing, masks: list[Tensor | None]) -> Tensor:
+        """Packed ``[N, 3d]`` q/k/v -> packed ``[N, d]``; only the softmax sees a padded layout,
+        one per attention group of similar-length pages (``masks`` per group)."""
+        rows = torch.cat([qkv, qkv.new_zeros(1, qkv.size(1))])  # row N: the zero padding row
+        p = self.dropout if self.training else 0.0
+        outs = []
+        for group, mask in zip(packing.groups, masks, strict=True):
+            b, length = group.key_padding_mask.shape
+            x = rows.index_select(0, group.slots).view(b, length, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
+            out = F.scaled_dot_product_attention(x[0], x[1], x[2], attn_mask=mask, dropout_p=p)
+            outs.append(out.transpose(1, 2).reshape(b * length, -1))
+        return self.out_proj(torch.cat(outs).index_select(0, packing.gather))
+
+    def self_attention_packed(self, x: Tensor, packing: Packing, mask: list[Tensor | None]) -> Tensor:
+        """Self-attention over packed ``x [N, d]``: one fused q/k/v projection."""
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        return self._attend_packed(qkv, packing, mask)
+
+    def cross_attention_packed(
+        self, x: Tensor, memory: Tensor, packing: Packing, mask: list[Tensor | None]
+    ) -> Tensor:
+        """Packed queries ``x`` against packed ``memory`` of the same pages (same packing)."""
+        d = x.size(-1)
+        q = F.linear(x, self.in_proj_weight[:d], self.in_proj_bias[:d])
+        kv = F.linear(memory, self.in_proj_weight[d:], self.in_proj_bias[d:])
+        return self._attend_packed(torch.cat([q, kv], dim=-1), packing, mask)
 
 
 class _FeedForward(nn.Module):
@@ -122,6 +181,10 @@ class EncoderLayer(_FeedForward):
         x = x + self.dropout1(self.self_attn(y, y, mask))
         return x + self.dropout2(self._ff(self.norm2(x)))
 
+    def packed(self, x: Tensor, packing: Packing, mask: list[Tensor | None]) -> Tensor:
+        x = x + self.dropout1(self.self_attn.self_attention_packed(self.norm1(x), packing, mask))
+        return x + self.dropout2(self._ff(self.norm2(x)))
+
 
 class Encoder(nn.Module):
     """Stack of pre-norm encoder layers, optionally ending in a LayerNorm.
@@ -152,15 +215,40 @@ class Encoder(nn.Module):
             src = layer(src, mask)
         return self.norm(src)
 
+    def packed(self, src: Tensor, packing: Packing) -> Tensor:
+        """Same function as :meth:`forward` on packed ``src [N, d]``; returns ``[N, d]``."""
+        mask = group_masks(packing, False, src.device)
+        for layer in self.layers:
+            src = layer.packed(src, packing, mask)
+        return self.norm(src)
+
 
 @dataclass
 class LayerCache:
-    """Keys/values of one decoder layer: self-attention (growing) and memory (fixed)."""
+    """Keys/values of one decoder layer: memory (fixed) and self-attention (preallocated).
+
+    ``self_k`` / ``self_v`` are ``[B, H, capacity, d_head]`` buffers of which the first
+    ``length`` positions are filled: a step writes its keys in place instead of
+    concatenating the whole history again (which made decoding quadratic in copies).
+    """
 
     mem_k: Tensor
     mem_v: Tensor
-    self_k: list[Tensor] = field(default_factory=list)
-    self_v: list[Tensor] = field(default_factory=list)
+    self_k: Tensor
+    self_v: Tensor
+    length: int = 0
+
+    def append(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Store new positions ``[B, H, t, d_head]``; returns all keys and values so far."""
+        end = self.length + k.size(2)
+        if end > self.self_k.size(2):  # more steps than planned: grow (rare)
+            grow = max(end, 2 * self.self_k.size(2)) - self.self_k.size(2)
+            self.self_k = torch.cat([self.self_k, self.self_k.new_zeros(*k.shape[:2], grow, k.size(3))], 2)
+            self.self_v = torch.cat([self.self_v, self.self_v.new_zeros(*v.shape[:2], grow, v.size(3))], 2)
+        self.self_k[:, :, self.length : end] = k
+        self.self_v[:, :, self.length : end] = v
+        self.length = end
+        return self.self_k[:, :, :end], self.self_v[:, :, :end]
 
 
 class DecoderLayer(_FeedForward):
@@ -188,20 +276,26 @@ class DecoderLayer(_FeedForward):
         x = x + self.dropout2(self.multihead_attn(self.norm2(x), memory, mem_mask))
         return x + self.dropout3(self._ff(self.norm3(x)))
 
+    def packed(
+        self, x: Tensor, memory: Tensor, packing: Packing, self_mask: list[Tensor | None],
+        mem_mask: list[Tensor | None],
+    ) -> Tensor:
+        x = x + self.dropout1(self.self_attn.self_attention_packed(self.norm1(x), packing, self_mask))
+        x = x + self.dropout2(self.multihead_attn.cross_attention_packed(self.norm2(x), memory, packing, mem_mask))
+        return x + self.dropout3(self._ff(self.norm3(x)))
+
     def step(
         self, x: Tensor, cache: LayerCache, self_mask: Tensor | None, mem_mask: Tensor | None
     ) -> Tensor:
         """Run new positions ``x [B, t, d]`` against the cache, appending their keys/values."""
-        y = self.norm1(x)
-        k, v = self.self_attn.project_kv(y)
-        cache.self_k.append(k)
-        cache.self_v.append(v)
-        keys, values = torch.cat(cache.self_k, dim=2), torch.cat(cache.self_v, dim=2)
-        x = x + self.dropout1(
-            self.self_attn.attend(self.self_attn.project_q(y), keys, values, self_mask)
-        )
+        attn = self.self_attn
+        b, t, _ = x.shape
+        qkv = F.linear(self.norm1(x), attn.in_proj_weight, attn.in_proj_bias)
+        q, k, v = qkv.view(b, t, 3, attn.n_heads, -1).permute(2, 0, 3, 1, 4)
+        keys, values = cache.append(k, v)
+        x = x + self.dropout1(attn.attend_step(q, keys, values, self_mask))
         q = self.multihead_attn.project_q(self.norm2(x))
-        x = x + self.dropout2(self.multihead_attn.attend(q, cache.mem_k, cache.mem_v, mem_mask))
+        x = x + self.dropout2(self.multihead_attn.attend_step(q, cache.mem_k, cache.mem_v, mem_mask))
         return x + self.dropout3(self._ff(self.norm3(x)))
 
 
@@ -232,9 +326,24 @@ class Decoder(nn.Module):
             tgt = layer(tgt, memory, self_mask, mem_mask)
         return self.norm(tgt)
 
-    def init_cache(self, memory: Tensor) -> list[LayerCache]:
-        """Project the memory once per layer; self-attention caches start empty."""
-        return [LayerCache(*layer.multihead_attn.project_kv(memory)) for layer in self.layers]
+    def packed(self, tgt: Tensor, memory: Tensor, packing: Packing, causal: bool = False) -> Tensor:
+        """:meth:`forward` on packed ``tgt`` / ``memory [N, d]`` of the same pages."""
+        self_mask = group_masks(packing, causal, tgt.device)
+        mem_mask = self_mask if not causal else group_masks(packing, False, tgt.device)
+        for layer in self.layers:
+            tgt = layer.packed(tgt, memory, packing, self_mask, mem_mask)
+        return self.norm(tgt)
+
+    def init_cache(self, memory: Tensor, capacity: int | None = None) -> list[LayerCache]:
+        """Project the memory once per layer; self-attention buffers for ``capacity`` positions
+        (default: the memory's length, what AR decoding needs)."""
+        caches = []
+        for layer in self.layers:
+            # contiguous: every step's batched matmul then reads them without a copy
+            mem_k, mem_v = (t.contiguous() for t in layer.multihead_attn.project_kv(memory))
+            size = (*mem_k.shape[:2], capacity or memory.size(1), mem_k.size(3))
+            caches.append(LayerCache(mem_k, mem_v, mem_k.new_zeros(size), mem_k.new_zeros(size)))
+        return caches
 
     def step(
         self,
@@ -246,15 +355,23 @@ class Decoder(nn.Module):
         """Decode new causal positions ``x [B, t, d]`` given all earlier ones in ``cache``.
 
         ``tgt_key_padding_mask`` covers every position so far (cached + new), ``[B, past + t]``.
+        Masks are built once per step as additive float masks shared by all layers.
         """
-        past = sum(k.size(2) for k in cache[0].self_k) if cache else 0
+        past = cache[0].length if cache else 0
         t = x.size(1)
-        self_mask = attention_mask(tgt_key_padding_mask, t, past + t, True, x.device)
+        self_mask = _additive(attention_mask(tgt_key_padding_mask, t, past + t, t > 1, x.device), x)
         mem_len = cache[0].mem_k.size(2) if cache else 0
-        mem_mask = attention_mask(memory_key_padding_mask, t, mem_len, False, x.device)
+        mem_mask = _additive(attention_mask(memory_key_padding_mask, t, mem_len, False, x.device), x)
         for layer, layer_cache in zip(self.layers, cache, strict=True):
             x = layer.step(x, layer_cache, self_mask, mem_mask)
         return self.norm(x)
+
+
+def _additive(mask: Tensor | None, like: Tensor) -> Tensor | None:
+    """Boolean "may attend" mask -> additive float mask (0 / -inf), converted once, not per layer."""
+    if mask is None:
+        return None
+    return torch.zeros(mask.shape, dtype=like.dtype, device=like.device).masked_fill_(~mask, float("-inf"))
 
 
 TRANSFORMER_INITS = ("xavier", "layer")

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from colorgen.data.batching import packing
 from colorgen.data.webcolor_format import MAX_ELEMENTS
 from colorgen.models.base import (
     Colors,
@@ -29,7 +30,7 @@ from colorgen.models.transformer import Encoder, PositionalEncoding
 class ColorUpsampler(Upsampler):
     """Transformer encoder over ``Linear(2d->d)([content ; style of binned colours])``.
 
-    ``final_norm`` as in :class:`~colorgen.models.nar.NAR` (default False = official).
+    ``final_norm`` and ``packed`` as in :class:`~colorgen.models.nar.NAR` (default False = official).
     """
 
     def __init__(
@@ -41,6 +42,7 @@ class ColorUpsampler(Upsampler):
         dropout: float = 0.1,
         encoder: Mapping[str, Any] | None = None,
         final_norm: bool = False,
+        packed: bool = True,
     ) -> None:
         super().__init__()
         self.content_encoder = ContentEncoder(d_model, **encoder_options(encoder))
@@ -49,12 +51,17 @@ class ColorUpsampler(Upsampler):
         self.fc_input = nn.Linear(2 * d_model, d_model)
         self.transformer = Encoder(d_model, n_heads, n_layers, d_ff, dropout, final_norm)
         self.positional_encoding = PositionalEncoding(d_model, dropout, max_len=MAX_ELEMENTS)
+        self.packed = packed
 
     def forward(self, batch: Any, colors: Colors) -> tuple[Tensor, Tensor]:
         """Text and background residuals ``[N, 4]`` for the given colour classes."""
         content = self.content_encoder(batch)
         style = encode_style(self.style_encoder, colors, batch.has_text)
-        x, mask = to_dense(batch, self.fc_input(torch.cat([content, style], dim=-1)))
+        x = self.fc_input(torch.cat([content, style], dim=-1))
+        if self.packed:
+            pk = packing(batch)
+            return self.style_decoder(self.transformer.packed(self.positional_encoding.packed(x, pk), pk))
+        x, mask = to_dense(batch, x)
         out = self.transformer(self.positional_encoding(x), key_padding_mask=~mask)
         return self.style_decoder(out[mask])
 
