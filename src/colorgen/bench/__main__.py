@@ -1,4 +1,4 @@
-"""`python -m colorgen.bench [--quick] [--only models,extract,render] --out DIR`: the speed report.
+"""`python -m colorgen.bench [--quick] [--only models,official,extract,render] --out DIR`: the speed report.
 
 Each section module exposes ``run(quick) -> dict`` of measured numbers; this writes them all to
 ``bench.json`` and a readable ``bench.md``. With ``--only``, the other sections of an existing
@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
-SECTIONS = ("models", "extract", "render")
+SECTIONS = ("models", "official", "extract", "render")
 
 
 def _flatten(prefix: str, value, rows: list[tuple[str, str]]) -> None:
