@@ -6,14 +6,18 @@ model config that no longer instantiates shows up here, in seconds, not after an
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
+from omegaconf.errors import ConfigKeyError, ValidationError
 
 from colorgen.browser import BrowserConfig
+from colorgen.config_schema import GROUPS, schema_of
 from colorgen.decoding import DecodingConfig
 from colorgen.evaluation.rows import row_key
 from colorgen.published import PUBLISHED_BY_KEY
@@ -26,6 +30,9 @@ SIZES = sorted(p.stem for p in (CONF / "size").glob("*.yaml"))
 # entry -> overrides it needs to compose (required values)
 ENTRIES = {"train": [], "eval": [], "colorize": ["page=p"], "extract": [], "stats": []}
 MODEL_ENTRIES = ("train", "eval", "colorize")
+# the typed groups (colorgen.config_schema) and the entry points that compose them
+BROWSER_ENTRIES = ("extract", "eval", "colorize")
+DECODING_ENTRIES = ("train", "eval", "colorize")
 
 
 def _compose(entry: str, overrides: list[str]):
@@ -97,3 +104,93 @@ def test_makefile_rows_are_the_experiment_files():
     assert set(PUBLISHED_BY_KEY) <= rows
     makefile = (CONF.parent / "Makefile").read_text()
     assert "$(wildcard conf/experiment/*.yaml)" in makefile
+
+
+def _composition_error(entry: str, overrides: list[str]) -> str:
+    """The text Hydra reports when composing fails (its message and the OmegaConf cause)."""
+    with pytest.raises(ConfigCompositionException) as info:
+        _compose(entry, overrides)
+    chain, exc = [], info.value
+    while exc is not None:
+        chain.append(str(exc))
+        exc = exc.__cause__
+    return "\n".join(chain)
+
+
+def test_typed_groups_are_the_entries_listed_here():
+    for entry in ENTRIES:
+        cfg = _compose(entry, [])
+        assert ("browser" in cfg) == (entry in BROWSER_ENTRIES), entry
+        assert ("decoding" in cfg) == (entry in DECODING_ENTRIES), entry
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_every_group_file_names_its_schema(group):
+    """A new file in a typed group is typed too: it extends base_<group> before its own values."""
+    for path in sorted((CONF / group).glob("*.yaml")):
+        assert yaml.safe_load(path.read_text())["defaults"] == [f"base_{group}", "_self_"], path
+
+
+@pytest.mark.parametrize("entry", BROWSER_ENTRIES)
+@pytest.mark.parametrize(("override", "words"), [
+    ("browser.setle_ms=5", ["setle_ms", "BrowserSchema"]),  # misspelt key
+    ("browser.width=wide", ["wide", "browser.width"]),  # wrong type
+    ("browser.fake_clock=sometimes", ["sometimes", "browser.fake_clock"]),
+])
+def test_a_bad_browser_setting_fails_at_composition(entry, override, words):
+    message = _composition_error(entry, [override])
+    assert all(w in message for w in words), message
+
+
+@pytest.mark.parametrize("entry", DECODING_ENTRIES)
+@pytest.mark.parametrize(("override", "words"), [
+    ("decoding.top_pp=0.8", ["top_pp", "DecodingSchema"]),  # misspelt key
+    ("decoding.top_p=high", ["high", "decoding.top_p"]),  # wrong type
+    ("decoding.top_k=1.5", ["1.5", "decoding.top_k"]),
+])
+def test_a_bad_decoding_setting_fails_at_composition(entry, override, words):
+    message = _composition_error(entry, [override])
+    assert all(w in message for w in words), message
+
+
+@pytest.mark.parametrize("entry", BROWSER_ENTRIES)
+def test_good_overrides_and_interpolations_pass_the_schema_typed(entry):
+    cfg = _compose(entry, ["data=registry", "browser.settle_ms=10", "browser.profile=mobile"])
+    browser = BrowserConfig.from_cfg(cfg.browser)
+    assert browser.settle_ms == 10 and browser.profile == "mobile"
+    # cdn_shim is typed str | None and still an interpolation of the data group
+    assert browser.cdn_shim == str(cfg.data.cdn_shim) and browser.cdn_shim
+    assert BrowserConfig.from_cfg(_compose(entry, []).browser).cdn_shim is None
+    if entry in DECODING_ENTRIES:
+        dec = DecodingConfig.from_cfg(_compose(entry, ["decoding=top_p", "decoding.top_p=0.8", "decoding.contrast=aa"]).decoding)
+        assert (dec.top_p, dec.contrast, dec.greedy) == (0.8, "aa", False)
+
+
+def test_experiment_files_are_checked_by_the_schema_too(tmp_path):
+    """A typo inside a config file (not only on the command line) fails at composition."""
+    bad = tmp_path / "conf"
+    shutil.copytree(CONF, bad)
+    path = bad / "experiment" / "nar_aa.yaml"
+    path.write_text(path.read_text().replace("decoding:\n", "decoding:\n  top_pp: 0.8\n", 1))
+    assert "top_pp" in path.read_text()
+    with initialize_config_dir(config_dir=str(bad), version_base="1.3"), pytest.raises(ConfigCompositionException) as info:
+        compose("eval", ["experiment=nar_aa"])
+    assert "top_pp" in str(info.value) + str(info.value.__cause__)
+
+
+def test_from_cfg_checks_plain_dicts_with_the_same_schema():
+    for cls in (BrowserConfig, DecodingConfig):  # the schema is the dataclass's fields, declared once
+        assert set(schema_of(cls).__dataclass_fields__) >= {f for f in cls.__dataclass_fields__}
+    assert BrowserConfig.from_cfg({"settle_ms": "10", "args": ["--x"]}) == BrowserConfig(settle_ms=10, args=("--x",))
+    assert BrowserConfig.from_cfg(None) == BrowserConfig() == BrowserConfig.from_cfg({})
+    with pytest.raises(ConfigKeyError, match="setle_ms"):
+        BrowserConfig.from_cfg({"setle_ms": 5})
+    with pytest.raises(ValidationError, match="wide"):
+        BrowserConfig.from_cfg({"width": "wide"})
+    with pytest.raises(ValueError, match="profile"):  # values the types allow but the class refuses
+        BrowserConfig.from_cfg({"profile": "desktop"})
+    assert DecodingConfig.from_cfg({"name": "top_p", "top_p": 0.9}) == DecodingConfig(top_p=0.9)
+    with pytest.raises(ConfigKeyError, match="top_pp"):
+        DecodingConfig.from_cfg({"top_pp": 0.9})
+    with pytest.raises(ValidationError, match="high"):
+        DecodingConfig.from_cfg({"top_p": "high"})

@@ -26,9 +26,11 @@ import numpy as np
 import yaml
 from hydra import compose, initialize_config_dir
 
+from colorgen.config_schema import register_configs
 from colorgen.training import load_checkpoint, run
 
 log = logging.getLogger("colorgen.ablate")
+register_configs()  # the typed config groups (conf/browser, conf/decoding) before Hydra composes
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 # (validation key, column header, decimals); FCDs in the reported unit (x 10^3)

@@ -33,7 +33,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -91,13 +91,13 @@ class BrowserConfig:
 
     @classmethod
     def from_cfg(cls, cfg: Mapping | None) -> BrowserConfig:
-        if not cfg:
-            return cls()
-        names = {f.name for f in fields(cls)}
-        unknown = set(cfg) - names
-        if unknown:
-            raise ValueError(f"unknown browser settings {sorted(unknown)}; known: {sorted(names)}")
-        kw = {k: (tuple(v) if k == "args" else v) for k, v in cfg.items()}
+        """Build from a mapping (a Hydra node or a plain dict); checked against the same schema as
+        the ``browser`` group (:mod:`colorgen.config_schema`): unknown keys and wrong types raise."""
+        from colorgen.config_schema import validated
+
+        kw = validated(cls, cfg)
+        if "args" in kw:
+            kw["args"] = tuple(kw["args"])
         return cls(**kw)
 
     def __post_init__(self) -> None:

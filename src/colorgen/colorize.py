@@ -24,6 +24,7 @@ from rich.console import Console
 from torch_geometric.data import Batch, Data
 
 from colorgen.browser import BrowserConfig, Chromium, StaticServer
+from colorgen.config_schema import register_configs
 from colorgen.data.graph import page_to_data
 from colorgen.data.webcolor_format import RawPage, read_pages
 from colorgen.decoding import DecodingConfig
@@ -41,6 +42,7 @@ from colorgen.render.screenshots import RenderJob, Variant, render
 from colorgen.training.seed import seed_everything
 
 log = logging.getLogger("colorgen.colorize")
+register_configs()  # the typed config groups (conf/browser, conf/decoding) before Hydra composes
 
 
 @dataclass

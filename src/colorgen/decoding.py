@@ -14,7 +14,7 @@ bit for bit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -50,11 +50,12 @@ class DecodingConfig:
 
     @classmethod
     def from_cfg(cls, cfg: Mapping[str, Any] | None) -> DecodingConfig:
-        """Build from a (Hydra) mapping; unknown keys such as ``name`` are ignored."""
-        if cfg is None:
-            return cls()
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: cfg[k] for k in cfg if k in known})
+        """Build from a mapping (a Hydra node or a plain dict), checked against the ``decoding``
+        group's schema (:mod:`colorgen.config_schema`): the group's ``name`` is accepted and
+        dropped, unknown keys and wrong types raise."""
+        from colorgen.config_schema import validated
+
+        return cls(**validated(cls, cfg))
 
 
 def filter_top_k_top_p(

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
+from colorgen.config_schema import register_configs
 from colorgen.data.dataset import load_split
 from colorgen.decoding import DecodingConfig
 from colorgen.evaluation import decoding_label, generate_split, row_key, score
@@ -27,6 +28,7 @@ from colorgen.training.loggers import log_eval, make_logger
 from colorgen.training.seed import seed_everything
 
 log = logging.getLogger("colorgen.eval")
+register_configs()  # the typed config groups (conf/browser, conf/decoding) before Hydra composes
 
 
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict:

@@ -24,9 +24,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from colorgen.config_schema import register_configs
 from colorgen.training import run
 
 log = logging.getLogger(__name__)
+register_configs()  # the typed config groups (conf/browser, conf/decoding) before Hydra composes
 
 
 class RichProgress:

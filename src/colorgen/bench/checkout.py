@@ -38,8 +38,10 @@ def data_config(overrides: list[str] | None = None) -> dict[str, Any]:
     """The default ``data`` group of the checkout's config (paths absolute), as eval sees it."""
     from hydra import compose, initialize_config_dir
 
+    from colorgen.config_schema import register_configs
     from colorgen.evaluation.runs import data_config as absolute
 
+    register_configs()
     with initialize_config_dir(config_dir=str(checkout_root() / "conf"), version_base="1.3"):
         cfg = compose("eval", overrides or [])
     return absolute(cfg.data)

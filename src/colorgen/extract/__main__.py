@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from colorgen.browser import BrowserConfig
+from colorgen.config_schema import register_configs
 from colorgen.progress import progress_bar
 
 from .bundle import staged_path, write_atomic
@@ -27,6 +28,7 @@ from .corpus import RunSettings, assemble, extract_pages, pending, read_manifest
 from .report import build_report, color_histograms, to_markdown
 
 log = logging.getLogger("colorgen.extract")
+register_configs()  # the typed config groups (conf/browser, conf/decoding) before Hydra composes
 
 
 def run(cfg: DictConfig, console: Console | None = None) -> dict:
