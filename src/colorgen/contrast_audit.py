@@ -22,33 +22,13 @@ from colorgen.data.colors import parse_color
 from colorgen.data.graph import page_to_data
 from colorgen.data.webcolor_format import RawPage
 from colorgen.metrics.contrast import failing, parent_index, tree_contrast
-from colorgen.render.contrast import inject_axe
+from colorgen.render.contrast import axe_script, inject_axe
 
-# axe under Playwright's frozen clock: short timeouts run as MessageChannel tasks during the run
-# (the same shim as colorgen.render.contrast); results of every type, mapped to element ids
-_AXE_BY_ELEMENT_JS = """
-async (selectors) => {
-  const nativeSet = window.setTimeout, nativeClear = window.clearTimeout;
-  const channel = new MessageChannel(), pending = new Map();
-  let next = 0;
-  channel.port1.onmessage = (e) => { const f = pending.get(e.data); if (f) { pending.delete(e.data); f(); } };
-  window.setTimeout = function (fn, ms, ...args) {
-    if (typeof fn !== 'function' || Number(ms) > 1000) return nativeSet.apply(window, arguments);
-    const id = -(++next);
-    pending.set(id, () => fn(...args));
-    channel.port2.postMessage(id);
-    return id;
-  };
-  window.clearTimeout = function (id) {
-    if (typeof id === 'number' && id < 0) pending.delete(id); else nativeClear.apply(window, arguments);
-  };
-  let r;
-  try {
-    r = await window.axe.run(document, {runOnly: {type: 'rule', values: ['color-contrast']},
-                                        iframes: false, preload: false});
-  } finally {
-    window.setTimeout = nativeSet; window.clearTimeout = nativeClear; channel.port1.close();
-  }
+# results of every type (violations, passes, incomplete) mapped back to element ids; axe runs
+# through the frozen-clock shim of colorgen.render.contrast
+_AXE_BY_ELEMENT_JS = axe_script("""
+  const selectors = arg;
+  const r = await runAxe({runOnly: {type: 'rule', values: ['color-contrast']}, iframes: false, preload: false});
   const index = new Map();
   selectors.forEach((s, i) => { try { const e = s && document.querySelector(s); if (e) index.set(e, i); } catch (_) {} });
   const out = [];
@@ -62,8 +42,7 @@ async (selectors) => {
     }
   }
   return out;
-}
-"""
+""")
 
 
 @dataclass

@@ -26,35 +26,42 @@ _RULE = "color-contrast"
 # The page's clock is Playwright's fake one (frozen after settling), so axe's setTimeout(0) hops
 # would never fire. During the audit, short timeouts run as real macrotasks on a MessageChannel
 # (not faked); long ones (axe's frame/preload guards) stay on the frozen clock and never fire.
-_RUN_JS = """
-async (rule) => {
-  const nativeSet = window.setTimeout, nativeClear = window.clearTimeout;
-  const channel = new MessageChannel(), pending = new Map();
-  let next = 0;
-  channel.port1.onmessage = (e) => { const f = pending.get(e.data); if (f) { pending.delete(e.data); f(); } };
-  window.setTimeout = function (fn, ms, ...args) {
-    if (typeof fn !== 'function' || Number(ms) > 1000) return nativeSet.apply(window, arguments);
-    const id = -(++next);
-    pending.set(id, () => fn(...args));
-    channel.port2.postMessage(id);
-    return id;
-  };
-  window.clearTimeout = function (id) {
-    if (typeof id === 'number' && id < 0) pending.delete(id); else nativeClear.apply(window, arguments);
-  };
-  let r;
-  try {
-    r = await window.axe.run(document, {
-      runOnly: {type: 'rule', values: [rule]},
-      resultTypes: ['violations', 'incomplete'],
-      iframes: false,
-      preload: false,
-    });
-  } finally {
-    window.setTimeout = nativeSet;
-    window.clearTimeout = nativeClear;
-    channel.port1.close();
+_RUN_AXE_FN = """
+  async function runAxe(options) {
+    const nativeSet = window.setTimeout, nativeClear = window.clearTimeout;
+    const channel = new MessageChannel(), pending = new Map();
+    let next = 0;
+    channel.port1.onmessage = (e) => { const f = pending.get(e.data); if (f) { pending.delete(e.data); f(); } };
+    window.setTimeout = function (fn, ms, ...args) {
+      if (typeof fn !== 'function' || Number(ms) > 1000) return nativeSet.apply(window, arguments);
+      const id = -(++next);
+      pending.set(id, () => fn(...args));
+      channel.port2.postMessage(id);
+      return id;
+    };
+    window.clearTimeout = function (id) {
+      if (typeof id === 'number' && id < 0) pending.delete(id); else nativeClear.apply(window, arguments);
+    };
+    try {
+      return await window.axe.run(document, options);
+    } finally {
+      window.setTimeout = nativeSet;
+      window.clearTimeout = nativeClear;
+      channel.port1.close();
+    }
   }
+"""
+
+
+def axe_script(body: str) -> str:
+    """``async (arg) => { body }`` for ``page.evaluate``, with ``runAxe(options)`` in scope: the
+    one copy of the frozen-clock shim every axe caller uses."""
+    return "async (arg) => {" + _RUN_AXE_FN + body + "}"
+
+
+_RUN_JS = axe_script("""
+  const r = await runAxe({runOnly: {type: 'rule', values: [arg]}, resultTypes: ['violations', 'incomplete'],
+                          iframes: false, preload: false});
   const nodes = [];
   for (const v of r.violations) {
     for (const n of v.nodes) {
@@ -68,8 +75,7 @@ async (rule) => {
   const invisible = incomplete.filter(n => ((n.any && n.any[0] && n.any[0].data) || {}).messageKey === 'equalRatio');
   return {version: window.axe.version, violations: nodes.length, incomplete: incomplete.length,
           invisible: invisible.length, invisible_targets: invisible.map(n => n.target.map(String).join(' ')), nodes};
-}
-"""
+""")
 
 
 _AXE_IN_NODE_MODULES = Path("node_modules") / "axe-core" / "axe.min.js"
