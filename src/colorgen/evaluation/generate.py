@@ -59,16 +59,17 @@ class Generated:
 
 @torch.no_grad()
 def generate_split(model, dataset, decoding: DecodingConfig, seed: int = 0, batch_size: int = 64,
-                   upsampler=None, progress: Progress | None = None) -> Generated:
-    """Generate colours for every page of ``dataset`` (seeded, batch order fixed)."""
+                   upsampler=None, progress: Progress | None = None, device: torch.device | str = "cpu") -> Generated:
+    """Generate colours for every page of ``dataset`` (seeded, batch order fixed) on ``device``."""
     model.eval()
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=device).manual_seed(seed)
     keys = ("text_rgb", "text_alpha", "bg_rgb", "bg_alpha")
     true: dict[str, list] = {k: [] for k in (*keys, "text_res", "bg_res")}
     pred: dict[str, list] = {k: [] for k in keys}
     pages, has_text, page_ids, is_test2, offset = [], [], [], [], 0
     task = progress.add_task("generating", total=len(dataset)) if progress else None
     for batch in make_loader(dataset, batch_size):
+        batch = batch.to(device)
         colors = model.generate(batch, decoding, gen)
         if upsampler is not None:
             text_res, bg_res = upsampler.residuals(batch, colors)
@@ -79,11 +80,11 @@ def generate_split(model, dataset, decoding: DecodingConfig, seed: int = 0, batc
         for k in keys:
             pred[k].append(getattr(colors, k).cpu().numpy())
         for k in true:
-            true[k].append(getattr(batch, k).numpy())
-        pages.append(batch.batch.numpy() + offset)
-        has_text.append(batch.has_text.numpy())
+            true[k].append(getattr(batch, k).cpu().numpy())
+        pages.append(batch.batch.cpu().numpy() + offset)
+        has_text.append(batch.has_text.cpu().numpy())
         page_ids += list(batch.page_id)
-        is_test2.append(batch.is_test2.numpy())
+        is_test2.append(batch.is_test2.cpu().numpy())
         offset += batch.num_graphs
         if progress:
             progress.advance(task, batch.num_graphs)

@@ -43,7 +43,7 @@ from torch import nn
 from torch_geometric.loader import DataLoader
 
 from colorgen.decoding import DecodingConfig
-from colorgen.evaluation import Generated, score
+from colorgen.evaluation import Generated, generate_split, score
 from colorgen.metrics import accuracy
 from colorgen.models.base import scored, target_classes
 
@@ -166,29 +166,13 @@ def validation_score(metrics: Mapping[str, float]) -> tuple[float, float]:
     return ratio, metrics["acc_rgb"] * metrics["f1_rgb"] / max(ratio, 1e-9)
 
 
-@torch.no_grad()
 def generate_validation(model: nn.Module, dataset: Sequence, batch_size: int, device: torch.device,
                         seed: int) -> Generated:
-    """Greedy colours of every validation page, as :func:`colorgen.evaluation.generate_split`
-    makes them for eval (same batch order and seeded generator), on ``device``; pages marked
-    test2 by :func:`validation_halves`."""
-    gen = torch.Generator(device=device).manual_seed(seed)
-    keys = ("text_rgb", "text_alpha", "bg_rgb", "bg_alpha")
-    true: dict[str, list] = {k: [] for k in keys}
-    pred: dict[str, list] = {k: [] for k in keys}
-    pages, has_text, page_ids, offset = [], [], [], 0
-    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        colors = model.generate(batch.to(device), DecodingConfig(), generator=gen)
-        for k in keys:
-            pred[k].append(getattr(colors, k).cpu().numpy())
-            true[k].append(getattr(batch, k).cpu().numpy())
-        pages.append(batch.batch.cpu().numpy() + offset)
-        has_text.append(batch.has_text.cpu().numpy())
-        page_ids += list(batch.page_id)
-        offset += batch.num_graphs
-    cat = np.concatenate
-    return Generated(page_ids, validation_halves(offset), cat(pages), cat(has_text).astype(bool),
-                     {k: cat(v) for k, v in true.items()}, {k: cat(v) for k, v in pred.items()})
+    """Greedy colours of every validation page exactly as eval makes them (:func:`generate_split`),
+    with the pages :func:`validation_halves` marks as test2."""
+    g = generate_split(model, dataset, DecodingConfig(), seed, batch_size, device=device)
+    g.is_test2 = validation_halves(len(g.page_ids))
+    return g
 
 
 def generation_metrics(g: Generated) -> dict[str, float]:
