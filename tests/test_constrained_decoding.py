@@ -18,6 +18,7 @@ from colorgen.metrics.contrast import (
     parent_index,
     required_ratio,
     tree_contrast,
+    under_background_image,
 )
 from colorgen.models import AR, CVAE, NAR, Colors, Stats
 from graph_fixtures import mixed_batch, realistic_batch
@@ -60,9 +61,11 @@ def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> 
     bres = default_res(b_a) if bg_res is None else bg_res.double()
     text = rendered_rgba(t_rgb, t_a, tres)
     bg = rendered_rgba(b_rgb, b_a, bres)
-    ratio, _ = tree_contrast(text, bg, parent_index(batch.edge_index, batch.num_nodes), batch.depth)
+    parent = parent_index(batch.edge_index, batch.num_nodes)
+    ratio, _ = tree_contrast(text, bg, parent, batch.depth)
     required = required_ratio(level, large_text(batch.font_size, batch.font_weight))
-    return failing(ratio, required, batch.has_text)
+    judged = ~under_background_image(batch.bgimg_feat.abs().sum(-1) > 0, parent, batch.depth)
+    return failing(ratio, required, batch.has_text & judged)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -115,6 +118,7 @@ def test_masking_keeps_the_distribution_among_legible_classes() -> None:
     batch = with_fonts(mixed_batch(seed=0, sizes=(1,)), 0)
     batch = Batch.from_data_list([batch.get_example(0)])  # a single node page
     batch.has_text[:] = True
+    batch.bgimg_feat = torch.zeros_like(batch.bgimg_feat)  # plain colour behind the text
     batch.font_size = torch.zeros(1)
     batch.font_weight = torch.zeros(1, dtype=torch.long)
     text = torch.full((1, 512), float("-inf"))
@@ -213,3 +217,20 @@ def test_eval_generation_with_an_upsampler_is_legible_as_rendered() -> None:
     colors = tuple(torch.as_tensor(got.pred[k]) for k in ("text_rgb", "text_alpha", "bg_rgb", "bg_alpha"))
     text_res, bg_res = (torch.as_tensor(got.pred[k]) for k in ("text_res", "bg_res"))
     assert not bool(violations(batch, colors, "aa", text_res, bg_res).any())
+
+
+def test_text_over_a_background_image_is_left_to_the_model() -> None:
+    """Text under an element with a background image is not judged (its backdrop is the image),
+    so the constraint keeps the model's choice there and constrains the rest."""
+    batch = with_fonts(mixed_batch(seed=8), 8)
+    batch.bgimg_feat = torch.zeros_like(batch.bgimg_feat)
+    roots = parent_index(batch.edge_index, batch.num_nodes) < 0
+    first_page = batch.batch == 0
+    batch.bgimg_feat[roots & first_page, 0] = 100.0  # the first page's root carries a hero image
+    logits = random_logits(batch.num_nodes, 8)
+    plain = tuple(sample(lg, DecodingConfig(), None) for lg in logits)
+    legible = decode_tree(batch, logits, DecodingConfig(contrast="aa"), None)
+    text = batch.has_text
+    assert torch.equal(legible[0][first_page & text], plain[0][first_page & text])
+    assert not torch.equal(legible[0][~first_page & text], plain[0][~first_page & text])
+    assert not bool(violations(batch, legible, "aa").any())

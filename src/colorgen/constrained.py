@@ -47,6 +47,7 @@ from colorgen.metrics.contrast import (
     relative_luminance,
     required_ratio,
     srgb_to_lab,
+    under_background_image,
 )
 
 MARGIN = 0.01
@@ -232,8 +233,15 @@ def _white(n: int, device: torch.device) -> Tensor:
 
 
 def required_of(batch: Any, level: str) -> Tensor:
-    """Minimum ratio per node of a batch (font size / weight when the data has them)."""
-    return required_ratio(level, large_text(*font_of(batch)))
+    """Minimum ratio per node of a batch (font size / weight when the data has them); 0 (no
+    constraint) for text over a background image, whose backdrop no colour decides."""
+    required = required_ratio(level, large_text(*font_of(batch)))
+    image = getattr(batch, "bgimg_feat", None)
+    if image is None:
+        return required
+    parent = parent_index(batch.edge_index, batch.num_nodes)
+    over_image = under_background_image(image.abs().sum(-1) > 0, parent, batch.depth)
+    return required.masked_fill(over_image.to(required.device), 0.0)
 
 
 def decode_tree(

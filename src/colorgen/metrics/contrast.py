@@ -73,6 +73,21 @@ def effective_backgrounds(
     return eff
 
 
+def under_background_image(has_image: Tensor, parent: Tensor, depth: Tensor) -> Tensor:
+    """Elements with a background image on themselves or an ancestor ``[N]`` bool.
+
+    Why: recolouring changes background colours, never images, so text over an image (a hero
+    photo) is seen on the image, which no colour model knows; axe-core too leaves such text
+    "incomplete" rather than judging it. Conservative: an opaque background between the image
+    and the text would hide the image, but the element still counts as under it.
+    """
+    out = has_image.clone()
+    for level in depth_levels(depth)[1:]:
+        par = parent[level]
+        out[level] |= (par >= 0) & out[par.clamp(min=0)]
+    return out
+
+
 def large_text(font_size: Tensor, font_weight: Tensor) -> Tensor:
     """WCAG large text as axe-core decides it (px -> pt rounded up); size 0 (unknown) is normal text."""
     pt = torch.ceil(font_size.double() * 72) / 96
