@@ -72,7 +72,7 @@ def test_registry_pages_extract_end_to_end(tmp_path):
     assert built.pages == 3 and built.downloaded == 0
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("extract", overrides=["data=registry", f"corpus={corpus}", f"out={out}", "fidelity.enabled=false",
-                                            f"+browser.cdn_shim={FIX}", "workers=1"])
+                                            f"browser.cdn_shim={FIX}", "workers=1"])
     report = run_extract(cfg, console=Console(file=io.StringIO()))
     assert report["pages"]["kept"] == 3, report["failures"]
     splits = read_split(out / "webcolor_split_registry.json")
