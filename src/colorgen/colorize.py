@@ -28,6 +28,7 @@ from colorgen.config_schema import register_configs
 from colorgen.data.graph import page_to_data
 from colorgen.data.webcolor_format import RawPage, read_pages
 from colorgen.decoding import DecodingConfig
+from colorgen.evaluation.generate import generate_colors
 from colorgen.evaluation.runs import (
     data_config,
     load_generator,
@@ -116,11 +117,10 @@ def sample_colors(
     has_text = data.has_text.numpy()
     out: list[PageColors] = []
     for k in range(max(1, num_samples)):
-        colors = model.generate(batch, decoding, torch.Generator().manual_seed(seed + k))
+        colors, residuals = generate_colors(model, batch, decoding, torch.Generator().manual_seed(seed + k), upsampler)
         arrays = {name: getattr(colors, name).cpu().numpy() for name in colors._fields}
-        if upsampler is not None:
-            text_res, bg_res = upsampler.residuals(batch, colors)
-            arrays |= {"text_res": text_res.cpu().numpy(), "bg_res": bg_res.cpu().numpy()}
+        if residuals is not None:
+            arrays |= {"text_res": residuals[0].cpu().numpy(), "bg_res": residuals[1].cpu().numpy()}
         out.append(PageColors.from_arrays(has_text, arrays))
         if k == 1 and _same(out[0], out[1]):
             return out[:1], True

@@ -20,6 +20,7 @@ from colorgen.constrained import enforce_contrast
 from colorgen.data.batching import make_loader
 from colorgen.decoding import DecodingConfig
 from colorgen.io import write_atomic
+from colorgen.models.base import Colors
 
 
 @dataclass
@@ -58,6 +59,23 @@ class Generated:
 
 
 @torch.no_grad()
+def generate_colors(model, batch, decoding: DecodingConfig, generator: torch.Generator | None = None,
+                    upsampler=None) -> tuple[Colors, tuple[torch.Tensor, torch.Tensor] | None]:
+    """One batch's classes and, with an upsampler, the residuals that will be rendered.
+
+    With ``decoding.contrast`` the classes are re-checked against those exact colours (not bin
+    centres), so what is rendered is legible; eval and colorize both colour pages through here.
+    """
+    colors = model.generate(batch, decoding, generator)
+    if upsampler is None:
+        return colors, None
+    text_res, bg_res = upsampler.residuals(batch, colors)
+    if decoding.contrast:
+        colors = enforce_contrast(batch, colors, decoding.contrast, text_res, bg_res)
+    return colors, (text_res, bg_res)
+
+
+@torch.no_grad()
 def generate_split(model, dataset, decoding: DecodingConfig, seed: int = 0, batch_size: int = 64,
                    upsampler=None, progress: Progress | None = None, device: torch.device | str = "cpu") -> Generated:
     """Generate colours for every page of ``dataset`` (seeded, batch order fixed) on ``device``."""
@@ -70,13 +88,10 @@ def generate_split(model, dataset, decoding: DecodingConfig, seed: int = 0, batc
     task = progress.add_task("generating", total=len(dataset)) if progress else None
     for batch in make_loader(dataset, batch_size):
         batch = batch.to(device)
-        colors = model.generate(batch, decoding, gen)
-        if upsampler is not None:
-            text_res, bg_res = upsampler.residuals(batch, colors)
-            if decoding.contrast:  # legible as rendered: the upsampler's exact colours, not bin centres
-                colors = enforce_contrast(batch, colors, decoding.contrast, text_res, bg_res)
-            pred.setdefault("text_res", []).append(text_res.cpu().numpy())
-            pred.setdefault("bg_res", []).append(bg_res.cpu().numpy())
+        colors, residuals = generate_colors(model, batch, decoding, gen, upsampler)
+        if residuals is not None:
+            pred.setdefault("text_res", []).append(residuals[0].cpu().numpy())
+            pred.setdefault("bg_res", []).append(residuals[1].cpu().numpy())
         for k in keys:
             pred[k].append(getattr(colors, k).cpu().numpy())
         for k in true:
