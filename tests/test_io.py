@@ -25,3 +25,19 @@ def test_failed_write_keeps_the_old_file_and_no_temp(tmp_path):
         write_json(path, {"x": object()})
     assert path.read_text() == "old"
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_replacing_dir_swaps_in_a_finished_folder_and_never_a_half_built_one(tmp_path):
+    from colorgen.io import replacing_dir
+
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "old.html").write_text("old")
+    with pytest.raises(RuntimeError), replacing_dir(out) as tmp:
+        (tmp / "new.html").write_text("half")
+        raise RuntimeError("killed mid-build")
+    assert [p.name for p in tmp_path.iterdir()] == ["site"] and (out / "old.html").read_text() == "old"
+    with replacing_dir(out) as tmp:
+        (tmp / "new.html").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["new.html"]
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]

@@ -27,6 +27,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 
 from colorgen.config_schema import register_configs
+from colorgen.io import write_atomic
 from colorgen.training import load_checkpoint, run
 
 log = logging.getLogger("colorgen.ablate")
@@ -108,13 +109,6 @@ def markdown(results: Mapping[str, dict], common: Sequence[str]) -> str:
         lines.append("| " + " | ".join([name, str(len(runs)), steps, *cells]) + " |")
     lines += ["", "Variants:", ""] + [f"- `{n}`: `{' '.join(r['overrides']) or '(defaults)'}`" for n, r in results.items()]
     return "\n".join(lines) + "\n"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def ablate(variants: Mapping[str, list[str]], seeds: Sequence[int], common: Sequence[str],

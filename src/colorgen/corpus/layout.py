@@ -19,10 +19,11 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from colorgen.io import replacing_dir, write_atomic
 
 from . import bs_examples
 from .pins import ExamplesSpec, SiteSpec
@@ -228,17 +229,10 @@ def build_site(out: Path, site_dir: str, recipe: dict, builder: Callable[[Path],
     (out / "MANIFEST.tsv").unlink(missing_ok=True)  # the corpus is in flux until the manifest is rewritten
     for stale in sites.glob(f".tmp-{site_dir}-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(dir=sites, prefix=f".tmp-{site_dir}-"))
-    try:
+    stamp.unlink(missing_ok=True)
+    with replacing_dir(final, prefix=f".tmp-{site_dir}-") as tmp:
         rows = builder(tmp)
-        stamp.unlink(missing_ok=True)
-        if final.exists():
-            shutil.rmtree(final)
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _write_atomic(stamp, json.dumps({"recipe": key, "rows": [asdict(r) for r in rows]}, indent=0))
+    write_atomic(stamp, json.dumps({"recipe": key, "rows": [asdict(r) for r in rows]}, indent=0))
     return rows, True
 
 
@@ -260,7 +254,7 @@ def write_manifest(out: Path, rows: list[ManifestRow]) -> Path:
             raise ValueError(f"page {r.path} listed twice")
         seen.add(r.path)
     path = out / "MANIFEST.tsv"
-    _write_atomic(path, "".join(r.line() + "\n" for r in rows))
+    write_atomic(path, "".join(r.line() + "\n" for r in rows))
     return path
 
 
@@ -286,16 +280,4 @@ every file the pages load at its relative path. Only the listed HTML pages exist
 
 
 def write_readme(out: Path) -> None:
-    _write_atomic(out / "README.md", CORPUS_README)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(out / "README.md", CORPUS_README)

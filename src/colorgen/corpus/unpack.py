@@ -7,11 +7,11 @@ when complete, so ``<cache>/packages/<spec>`` existing means "fully unpacked"; a
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
+
+from colorgen.io import replacing_dir
 
 from .fetch import FetchError, Pin
 
@@ -39,8 +39,7 @@ def unpack(pin: Pin, archive: Path, cache: Path) -> tuple[Path, bool]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     for stale in dest.parent.glob(f".unpack-{dest.name}-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".unpack-{dest.name}-"))
-    try:
+    with replacing_dir(dest, prefix=f".unpack-{dest.name}-") as tmp:
         if pin.kind == "npm":
             _untar_strip_top(archive, tmp, pin.spec)
         elif pin.kind == "deb":
@@ -49,8 +48,4 @@ def unpack(pin: Pin, archive: Path, cache: Path) -> tuple[Path, bool]:
                 raise FetchError(f"{pin.spec}: dpkg-deb -x failed: {proc.stderr.strip()[:300]}")
         else:
             raise FetchError(f"{pin.spec}: unknown kind {pin.kind!r}")
-        os.rename(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest, True

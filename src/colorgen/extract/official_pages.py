@@ -39,6 +39,7 @@ from pathlib import Path, PurePosixPath
 
 from colorgen.data.webcolor_format import read_pages
 from colorgen.extract.bundle import PageBundle
+from colorgen.io import replacing, replacing_dir
 
 log = logging.getLogger(__name__)
 
@@ -295,20 +296,12 @@ def write_archive(out: str | os.PathLike, html: str | bytes, selectors: Sequence
                            None if site_dir is None else Path(site_dir), PurePosixPath(page_in_site))
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".zip":
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-                for name, content in files.items():
-                    data = content.read_bytes() if isinstance(content, Path) else content
-                    zf.writestr(zipfile.ZipInfo(name, _ZIP_TIME), data, zipfile.ZIP_DEFLATED)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with replacing(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, content in files.items():
+                data = content.read_bytes() if isinstance(content, Path) else content
+                zf.writestr(zipfile.ZipInfo(name, _ZIP_TIME), data, zipfile.ZIP_DEFLATED)
         return out
-    tmp_dir = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
+    with replacing_dir(out) as tmp_dir:
         for name, content in files.items():
             dest = tmp_dir / name
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -316,12 +309,6 @@ def write_archive(out: str | os.PathLike, html: str | bytes, selectors: Sequence
                 shutil.copyfile(content, dest)
             else:
                 dest.write_bytes(content)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp_dir, out)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
     return out
 
 
