@@ -131,24 +131,19 @@ def test_every_group_file_names_its_schema(group):
         assert yaml.safe_load(path.read_text())["defaults"] == [f"base_{group}", "_self_"], path
 
 
-@pytest.mark.parametrize("entry", BROWSER_ENTRIES)
-@pytest.mark.parametrize(("override", "words"), [
-    ("browser.setle_ms=5", ["setle_ms", "BrowserSchema"]),  # misspelt key
-    ("browser.width=wide", ["wide", "browser.width"]),  # wrong type
-    ("browser.fake_clock=sometimes", ["sometimes", "browser.fake_clock"]),
-])
-def test_a_bad_browser_setting_fails_at_composition(entry, override, words):
-    message = _composition_error(entry, [override])
-    assert all(w in message for w in words), message
+BAD_SETTINGS = [  # (entries with the group, override, words the error must name)
+    (BROWSER_ENTRIES, "browser.setle_ms=5", ["setle_ms", "BrowserSchema"]),  # misspelt key
+    (BROWSER_ENTRIES, "browser.width=wide", ["wide", "browser.width"]),  # wrong type
+    (BROWSER_ENTRIES, "browser.fake_clock=sometimes", ["sometimes", "browser.fake_clock"]),
+    (DECODING_ENTRIES, "decoding.top_pp=0.8", ["top_pp", "DecodingSchema"]),  # misspelt key
+    (DECODING_ENTRIES, "decoding.top_p=high", ["high", "decoding.top_p"]),  # wrong type
+    (DECODING_ENTRIES, "decoding.top_k=1.5", ["1.5", "decoding.top_k"]),
+]
 
 
-@pytest.mark.parametrize("entry", DECODING_ENTRIES)
-@pytest.mark.parametrize(("override", "words"), [
-    ("decoding.top_pp=0.8", ["top_pp", "DecodingSchema"]),  # misspelt key
-    ("decoding.top_p=high", ["high", "decoding.top_p"]),  # wrong type
-    ("decoding.top_k=1.5", ["1.5", "decoding.top_k"]),
-])
-def test_a_bad_decoding_setting_fails_at_composition(entry, override, words):
+@pytest.mark.parametrize(("entry", "override", "words"),
+                         [(e, o, w) for entries, o, w in BAD_SETTINGS for e in entries])
+def test_a_bad_typed_setting_fails_at_composition(entry, override, words):
     message = _composition_error(entry, [override])
     assert all(w in message for w in words), message
 
