@@ -232,14 +232,14 @@ def _white(n: int, device: torch.device) -> Tensor:
     return torch.tensor(CANVAS, dtype=torch.float64, device=device).expand(n, 3)
 
 
-def required_of(batch: Any, level: str) -> Tensor:
+def required_of(batch: Any, level: str, parent: Tensor | None = None) -> Tensor:
     """Minimum ratio per node of a batch (font size / weight when the data has them); 0 (no
     constraint) for text over a background image, whose backdrop no colour decides."""
     required = required_ratio(level, large_text(*font_of(batch)))
     image = getattr(batch, "bgimg_feat", None)
     if image is None:
         return required
-    parent = parent_index(batch.edge_index, batch.num_nodes)
+    parent = parent_index(batch.edge_index, batch.num_nodes) if parent is None else parent
     over_image = under_background_image(image.abs().sum(-1) > 0, parent, batch.depth)
     return required.masked_fill(over_image.to(required.device), 0.0)
 
@@ -252,7 +252,7 @@ def decode_tree(
     n = batch.num_nodes
     device = logits[0].device
     parent = parent_index(batch.edge_index, n).to(device)
-    required = required_of(batch, str(cfg.contrast)).to(device)
+    required = required_of(batch, str(cfg.contrast), parent).to(device)
     has_text = batch.has_text.to(device)
     decoder = NodeDecoder(cfg, generator, residuals)
     out = [torch.zeros(n, dtype=torch.long, device=device) for _ in range(4)]
@@ -298,7 +298,7 @@ class SequenceConstraint:
         local = torch.where(parent >= 0, parent - batch.ptr[batch.batch], -1)
         self.parent, self.mask = to_dense(batch, local, fill_value=-1)
         self.has_text, _ = to_dense(batch, batch.has_text)
-        self.required, _ = to_dense(batch, required_of(batch, str(cfg.contrast)), fill_value=0.0)
+        self.required, _ = to_dense(batch, required_of(batch, str(cfg.contrast), parent), fill_value=0.0)
         res = residuals or Residuals()
         dense = Residuals(*(None if r is None else to_dense(batch, r)[0] for r in (res.text, res.bg)))
         self.decoder = NodeDecoder(cfg, generator, None)
