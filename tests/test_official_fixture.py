@@ -202,12 +202,17 @@ def test_stats_tables_and_mode(batches):
 
 # -------------------------------------------------------------- printed metrics via the CLI
 
-METRIC_RUNS = [("stats", "Stats", "mode", "Stats(sampling=False)"), ("nar", "NAR", "greedy", "NAR"),
-               ("ar", "AR", "greedy", "AR")]
+# (run, model, checkpoint, decoding, printed row, extra arguments): the last two rows draw random
+# numbers, so they replay the official draw order (rng=official) at the official batch size
+METRIC_RUNS = [("stats", "stats", "Stats", "mode", "Stats(sampling=False)", ()),
+               ("nar", "nar", "NAR", "greedy", "NAR", ()),
+               ("ar", "ar", "AR", "greedy", "AR", ()),
+               ("stats_sampling", "stats", "Stats", "sampling", "Stats", ("rng=official", "batch_size=8")),
+               ("cvae", "cvae", "CVAE", "greedy", "CVAE", ("rng=official", "batch_size=8"))]
 
 
-# one interpreter runs the three ``python -m colorgen.eval`` command lines (the same Hydra
-# entry point, argv as typed) so that the imports are paid once
+# one interpreter runs the ``python -m colorgen.eval`` command lines (the same Hydra entry
+# point, argv as typed) so that the imports are paid once
 DRIVER = """
 import sys, runpy
 for argv in sys.argv[1:]:
@@ -222,20 +227,20 @@ def eval_outputs(tmp_path_factory) -> dict[str, dict]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": "1"}
     runs = []
-    for model_name, ckpt, decoding, _ in METRIC_RUNS:
+    for run, model_name, ckpt, decoding, _, extra in METRIC_RUNS:
         runs.append("\t".join([
             "data=webcolor", f"data.root={FIXTURE / 'data'}", f"data.cache_dir={tmp / 'cache'}",
             f"model={model_name}", f"ckpt={CKPT / ckpt / 'last.ckpt'}", f"decoding={decoding}", "logger=none",
-            f"hydra.run.dir={tmp / model_name}"]))
+            f"hydra.run.dir={tmp / run}", *extra]))
     proc = subprocess.run([sys.executable, "-c", DRIVER, *runs], cwd=tmp, env=env, capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return {m: json.loads((tmp / m / "metrics.json").read_text()) for m, *_ in METRIC_RUNS}
+    return {run: json.loads((tmp / run / "metrics.json").read_text()) for run, *_ in METRIC_RUNS}
 
 
-@pytest.mark.parametrize(("model_name", "ckpt", "decoding", "row"), METRIC_RUNS)
-def test_eval_cli_prints_the_official_metrics(model_name, ckpt, decoding, row, eval_outputs):
-    ours = eval_outputs[model_name]
+@pytest.mark.parametrize(("run", "model_name", "ckpt", "decoding", "row", "extra"), METRIC_RUNS, ids=[r[0] for r in METRIC_RUNS])
+def test_eval_cli_prints_the_official_metrics(run, model_name, ckpt, decoding, row, extra, eval_outputs):
+    ours = eval_outputs[run]
     official = json.loads((GOLDEN / "test_metrics.json").read_text())
     printed = official["printed_by_official_test_command"][row]["printed"]
     full = official["programmatic_full_precision"][row]
@@ -247,6 +252,37 @@ def test_eval_cli_prints_the_official_metrics(model_name, ckpt, decoding, row, e
         assert ours[key] == pytest.approx(full[key] * 1e3, rel=1e-4)
     assert ours["pages"] == 32 and ours["steps"] == {"stats": 12}.get(model_name, 40)
     assert not list((FIXTURE / "data").glob("*cache*"))  # nothing written into the fixture
+
+
+def test_official_rng_needs_an_official_checkpoint(tmp_path):
+    from colorgen.models.official import OfficialCheckpointError, official_generator
+
+    with pytest.raises(OfficialCheckpointError, match="official Lightning checkpoint"):
+        official_generator(None)
+
+
+def test_construction_draws_follow_torch_modules():
+    """Each replayed count moves the generator exactly as building the torch modules does."""
+    from colorgen.models import official as o
+
+    def moves_by(build, words: int) -> bool:
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            build()
+            probe = torch.rand(4)
+        g = torch.Generator().manual_seed(0)
+        torch.empty(words).uniform_(generator=g)
+        return torch.equal(torch.rand(4, generator=g), probe)
+
+    nn = torch.nn
+    d, ff = 16, 32
+    assert moves_by(lambda: nn.Transformer(d, 2, 2, 2, ff, batch_first=True, norm_first=True), o._transformer(d, ff, 2))
+    layer = lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(d, 2, ff, batch_first=True), 3)  # noqa: E731
+    assert moves_by(layer, o._encoder_layer(d, ff))  # stacked layers are copies
+    assert moves_by(lambda: nn.Embedding(3, 7), o._normal(21))  # ragged: the last 16 drawn again
+    assert moves_by(lambda: nn.Linear(5, 3), o._linear(5, 3))
+    assert not moves_by(lambda: nn.Linear(5, 3), o._linear(5, 3) + 1)
+    assert o.construction_draws("webcolor.lightning.generator.Stats", {}) == 1
 
 
 # -------------------------------------------------------------- loading rules

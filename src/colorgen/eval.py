@@ -23,6 +23,7 @@ from colorgen.decoding import DecodingConfig
 from colorgen.evaluation import decoding_label, generate_split, row_key, score
 from colorgen.evaluation.results import write_metrics
 from colorgen.evaluation.runs import data_config, load_generator, load_upsampler
+from colorgen.models.official import official_generator
 from colorgen.progress import progress_bar
 from colorgen.training.loggers import log_eval, make_logger
 from colorgen.training.seed import seed_everything
@@ -35,6 +36,8 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     """Load, generate, score, write ``metrics.json`` (and ``visual.json`` with ``metrics=full``);
     returns the metrics of both."""
     seed_everything(cfg.seed)
+    if cfg.rng not in ("colorgen", "official"):
+        raise ValueError(f"rng must be colorgen or official, got {cfg.rng!r}")
     name = cfg.model.name
     model, path, info = load_generator(cfg)
     upsampler = load_upsampler(cfg, required=cfg.metrics == "full")
@@ -44,7 +47,9 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     dataset = load_split(data, cfg.split)
     start = time.perf_counter()
     with progress_bar() as progress:
-        generated = generate_split(model, dataset, dec, cfg.seed, cfg.batch_size, upsampler, progress)
+        generator = official_generator(info["official"], cfg.seed) if cfg.rng == "official" else None
+        generated = generate_split(model, dataset, dec, cfg.seed, cfg.batch_size, upsampler, progress,
+                                   generator=generator)
         metrics = score(generated)
         generate_seconds = round(time.perf_counter() - start, 2)
         visual_settings = OmegaConf.to_container(cfg.visual, resolve=True)
@@ -59,6 +64,8 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
             "data": cfg.data.name,
             "split": cfg.split,
             "seed": cfg.seed,
+            "rng": cfg.rng,
+            "batch_size": cfg.batch_size,
             "checkpoint": str(path),
             "steps": info["step"],
             "train_seconds": info["train_seconds"],

@@ -77,10 +77,14 @@ def generate_colors(model, batch, decoding: DecodingConfig, generator: torch.Gen
 
 @torch.no_grad()
 def generate_split(model, dataset, decoding: DecodingConfig, seed: int = 0, batch_size: int = 64,
-                   upsampler=None, progress: Progress | None = None, device: torch.device | str = "cpu") -> Generated:
-    """Generate colours for every page of ``dataset`` (seeded, batch order fixed) on ``device``."""
+                   upsampler=None, progress: Progress | None = None, device: torch.device | str = "cpu",
+                   generator: torch.Generator | None = None) -> Generated:
+    """Generate colours for every page of ``dataset`` (seeded, batch order fixed) on ``device``.
+
+    ``generator``: draw from this one instead of a fresh one seeded with ``seed`` (the official
+    draw order, :func:`colorgen.models.official.official_generator`)."""
     model.eval()
-    gen = torch.Generator(device=device).manual_seed(seed)
+    gen = generator if generator is not None else torch.Generator(device=device).manual_seed(seed)
     keys = ("text_rgb", "text_alpha", "bg_rgb", "bg_alpha")
     true: dict[str, list] = {k: [] for k in (*keys, "text_res", "bg_res")}
     pred: dict[str, list] = {k: [] for k in keys}

@@ -81,10 +81,13 @@ def checkpoint_path(cfg: DictConfig, name: str, override: str | None = None) -> 
 
 
 def load_generator(cfg: DictConfig) -> tuple[nn.Module, Path, dict[str, Any]]:
-    """The run's generator (``cfg.model.name``, or ``cfg.ckpt``), its path and training info."""
+    """The run's generator (``cfg.model.name``, or ``cfg.ckpt``), its path and training info
+    (``official``: the class and init_args of an official checkpoint, else None)."""
     path = checkpoint_path(cfg, str(cfg.model.name), cfg.get("ckpt"))
-    model, _ = load_model(path)
-    return model, path, training_info(path)
+    model, model_cfg = load_model(path)
+    official = model_cfg.get("official")
+    info = training_info(path) | {"official": OmegaConf.to_container(official) if official is not None else None}
+    return model, path, info
 
 
 def training_info(path: Path) -> dict[str, Any]:

@@ -226,3 +226,91 @@ def convert_official(ckpt: Mapping[str, Any], ckpt_path: str | os.PathLike) -> d
         "metrics": {},
         "stopped": "official",
     }
+
+
+# ------------------------------------------------------------------ the official draw order
+# The official ``test`` command draws its random numbers (Stats sampling, CVAE's z) from the
+# global generator after ``seed_everything``; by then three things have consumed it, and a
+# printed number that depends on the draws comes out only if we skip exactly as many 32-bit
+# Mersenne-Twister words (torch's CPU generator): building the model (every ``nn.Linear``,
+# ``nn.Embedding``, ``torch.rand`` parameter, and ``nn.Transformer``'s Xavier re-initialisation;
+# stacked layers are deep copies and draw nothing), ``on_test_start``'s two Fréchet metrics
+# (torchmetrics 0.11's FID probes a custom feature extractor with one random 1x3x299x299 uint8
+# image each), and the test DataLoader's int64 base seed. Checked on the fixture's printed
+# Stats (sampling) and CVAE rows (tests/test_official_fixture.py).
+
+FID_PROBE_DRAWS = 2 * 3 * 299 * 299  # two FrechetColorDistance metrics, one dummy image each
+LOADER_SEED_DRAWS = 2  # DataLoader's _base_seed: one int64 = two 32-bit words
+# official input widths (webcolor.data.converter / dataset): tags + <UNK>, sibling orders, features
+N_TAGS, MAX_NODES, DIM_TEXT, DIM_IMAGE, N_RGB, N_ALPHA = 114, 200, 12, 13, 512, 8
+
+
+def _linear(n_in: int, n_out: int) -> int:
+    return n_in * n_out + n_out  # kaiming-uniform weight + uniform bias, one word per value
+
+
+def _normal(numel: int) -> int:
+    if numel < 16:  # torch's scalar normal path caches a second sample: not a plain word count
+        raise OfficialCheckpointError(f"cannot replay a normal_ draw of {numel} < 16 values")
+    return numel + (16 if numel % 16 else 0)  # normal_fill redraws the last 16 when ragged
+
+
+def _attention(d: int) -> int:
+    return _linear(d, d) + 3 * d * d  # out_proj, then Xavier on the packed in-projection
+
+
+def _encoder_layer(d: int, ff: int) -> int:
+    return _attention(d) + _linear(d, ff) + _linear(ff, d)
+
+
+def _decoder_layer(d: int, ff: int) -> int:
+    return 2 * _attention(d) + _linear(d, ff) + _linear(ff, d)
+
+
+def _transformer(d: int, ff: int, layers: int) -> int:
+    """``nn.Transformer``: one layer of each stack built (the rest deep-copied), then Xavier on
+    every matrix of every layer."""
+    matrices = layers * (4 * d * d + 2 * d * ff) + layers * (8 * d * d + 2 * d * ff)
+    return _encoder_layer(d, ff) + _decoder_layer(d, ff) + matrices
+
+
+def construction_draws(class_path: str, init_args: Mapping[str, Any]) -> int:
+    """32-bit words the official LightningModule's constructor takes from the global generator."""
+    if class_path.endswith(".Stats"):
+        return 1  # the optimizer's dummy parameter, torch.rand(1)
+    args = {**OFFICIAL_DEFAULTS, **init_args}
+    d, ff, layers = int(args["d_model"]), int(args["dim_feedforward"]), int(args["num_layers"])
+    mlp = _linear(2 * d, d) + _linear(d, d)
+    content = (_normal(MAX_NODES * d) + _normal(N_TAGS * d) + _linear(DIM_TEXT, d) + 2 * _linear(DIM_IMAGE, d)
+               + 2 * (d + mlp))  # h_leaf / h_root (torch.rand) and the up / down MLPs
+    style_encoder = _normal(N_RGB * d) + _normal(N_ALPHA * d) + 2 * _linear(2 * d, d) + d
+    decoder_heads = 2 * _linear(d, d)
+    generator_heads = decoder_heads + _linear(d, N_RGB) + _linear(d, N_ALPHA)
+    if class_path.endswith(".NAR"):
+        return content + generator_heads + _encoder_layer(d, ff)
+    if class_path.endswith(".AR"):
+        return content + style_encoder + generator_heads + _transformer(d, ff, layers) + d  # + bos
+    if class_path.endswith(".CVAE"):
+        vae = _linear(d, 2 * d) + 2 * _linear(2 * d, d)
+        return content + style_encoder + generator_heads + _linear(2 * d, d) + _transformer(d, ff, layers) + vae
+    if class_path.endswith(".Upsampler"):
+        return content + style_encoder + decoder_heads + _linear(d, 4) + _linear(2 * d, d) + _encoder_layer(d, ff)
+    raise OfficialCheckpointError(f"unknown official model class {class_path!r}")
+
+
+def official_generator(official: Mapping[str, Any] | None, seed: int = 0) -> torch.Generator:
+    """A CPU generator in the state the official ``test`` loop starts drawing from.
+
+    ``official``: the ``config.official`` record of a converted official checkpoint
+    (``class_path``, ``init_args``). Its draws then equal the official run's when the pages come
+    in the official test order and batch size (``batch_size=`` the official ``--data.batch_size``).
+    """
+    if not official or "class_path" not in official:
+        raise OfficialCheckpointError(
+            "rng=official replays the official model's construction draws: it needs an official "
+            "Lightning checkpoint (ckpt=<official .ckpt>), not a colorgen one"
+        )
+    skip = construction_draws(str(official["class_path"]), dict(official.get("init_args") or {}))
+    gen = torch.Generator().manual_seed(seed)
+    torch.empty(skip + FID_PROBE_DRAWS + LOADER_SEED_DRAWS).uniform_(generator=gen)  # one word each
+    return gen
