@@ -20,7 +20,7 @@ import json
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,10 +151,26 @@ def _fcd(real: list[Path], fake: list[Path]) -> float:
     return pixel_fcd([load_pixel_histogram(p) for p in real], [load_pixel_histogram(p) for p in fake])
 
 
+def sheet_pages(page_ids: Iterable[str], pages: int) -> list[str]:
+    """``pages`` page ids of different designs for a contact sheet: the first page (by id) of
+    each site (the id before ``__``), sites taken evenly over their sorted list, so that one
+    template's many pages do not fill the sheet."""
+    first: dict[str, str] = {}
+    for pid in sorted(page_ids):
+        first.setdefault(pid.split("__")[0], pid)
+    sites = sorted(first)
+    if pages <= 0 or not sites:
+        return []
+    if len(sites) <= pages:
+        return [first[s] for s in sites]
+    step = len(sites) / pages
+    return [first[sites[int(i * step)]] for i in range(pages)]
+
+
 def write_sheet(run: VisualRun, truth: dict[str, Rendered], fake: dict[str, Rendered], pages: int) -> Path | None:
-    """``contact_sheet.png`` of the first ``pages`` test2 pages by id (the same pages for every model)."""
+    """``contact_sheet.png`` of ``pages`` test2 pages of different sites (the same pages for every model)."""
     g = run.generated
-    ids = sorted(pid for i, pid in enumerate(g.page_ids) if g.is_test2[i] and pid in truth)[:pages]
+    ids = sheet_pages((pid for i, pid in enumerate(g.page_ids) if g.is_test2[i] and pid in truth), pages)
     if not ids:
         return None
     rows = [[(pid, truth[pid].png), (run.label, fake[pid].png)] for pid in ids]
