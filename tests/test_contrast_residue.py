@@ -88,15 +88,21 @@ def test_summary_counts_pages_that_would_still_fail():
         "p2": classify([node(2), node(-1)], [SEEN, {**SEEN, "in_view": False}], v),  # a + c
         "p3": [],
         "p4": classify([node(3)], [SEEN], v),  # b only
+        "p5": classify([node(-1)], [{**SEEN, "in_view": False}], v),  # c below the first screen only
     }
-    real = {"p2": classify([node(-1)], [{**SEEN, "in_view": False}], v)}
+    real = {"p2": classify([node(-1)], [{**SEEN, "in_view": False}], v),
+            "p1": classify([node(2, fg="#dddddd")], [SEEN], v)}  # the same node fails there, other colours
     mark_same_in_real(pages, real)
     s = summarize(pages, "x")
-    assert s["per_class"] == {"a": 2, "b": 1, "c": 1} and s["violations"] == 4 and s["unmapped"] == 1
-    assert s["pages_failing_pct"] == 75.0 and s["pages_failing_without_a_pct"] == 50.0
-    assert s["pages_failing_only_c_pct"] == 25.0 and s["pages_with_a_pct"] == 50.0
-    assert s["same_in_real"] == 1 and s["pages_failing_without_same_in_real_pct"] == 75.0
-    assert s["reasons"][0]["reason"].startswith("model agrees") and s["reasons"][0]["pages"] == 2
+    assert s["per_class"] == {"a": 2, "b": 1, "c": 2} and s["violations"] == 5 and s["unmapped"] == 2
+    assert s["pages_failing_pct"] == 80.0 and s["pages_failing_without_a_pct"] == 60.0
+    assert s["pages_failing_only_c_pct"] == 40.0 and s["pages_with_a_pct"] == 40.0
+    assert s["same_in_real"] == 1 and s["pages_failing_without_same_in_real_pct"] == 80.0
+    assert s["node_fails_in_real"] == 2 and s["pages_failing_on_nodes_passing_in_real_pct"] == 60.0
+    assert s["pages_failing_first_screen_pct"] == 60.0  # p1, p2 (its class a), p4; not p5
+    assert summarize({"p": classify([node(2)], [SEEN], v)}, "y")["same_in_real"] is None  # not compared
+    assert {r["reason"][:13] for r in s["reasons"][:2]} == {"model agrees:", "outside the f"}
+    assert s["reasons"][0]["pages"] == 2
     assert s["disagreements"] == []
     md = to_markdown(s, "cmd")
     assert "| a | tree text element judged by the Python model | 2 |" in md and "`cmd`" in md

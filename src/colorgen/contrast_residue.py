@@ -54,6 +54,7 @@ FORM_TAGS = frozenset({"input", "select", "textarea", "option", "button"})
 CLASS_NAMES = {"a": "tree text element judged by the Python model",
                "b": "tree element the Python model cannot judge",
                "c": "not a tree element"}
+OUTSIDE = "outside the first screen"
 COLOR_TOLERANCE = 2  # channels (0-255) within which axe's and the model's colours count as equal
 
 # details of the violating nodes that axe's result does not carry: whether they lie in the first
@@ -149,7 +150,7 @@ def _unmapped_reason(d: dict, n_elements: int) -> str:
     if not d.get("found"):
         return "target in shadow DOM or a frame" if d.get("nested") else "axe target not found again"
     if not d.get("in_view"):
-        return "outside the first screen (extraction keeps the first screen only)"
+        return OUTSIDE + " (extraction keeps the first screen only)"
     if n_elements >= MAX_ELEMENTS:
         return "first screen, page cut at the 200-element cap"
     if d.get("tag") in FORM_TAGS:
@@ -212,16 +213,20 @@ def classify(nodes: Sequence[dict], details: Sequence[dict], verdict: PageVerdic
 
 
 def mark_same_in_real(pages: dict[str, list[dict]], real: dict[str, list[dict]]) -> None:
-    """Flag each violation that the real colouring of its page has too (same node and colours)."""
+    """Flag each violation that the real colouring of its page has too: same node and colours
+    (``same_in_real``), or the same node failing at all (``node_fails_in_real``)."""
     for pid, recs in pages.items():
         seen = {(r["target"], r["axe_fg"], r["axe_bg"]) for r in real.get(pid, [])}
+        nodes = {r["target"] for r in real.get(pid, [])}
         for r in recs:
             r["same_in_real"] = (r["target"], r["axe_fg"], r["axe_bg"]) in seen
+            r["node_fails_in_real"] = r["target"] in nodes  # with whatever colours the real page gives it
 
 
 def summarize(pages: dict[str, list[dict]], label: str, top: int = 12, examples: int = 3) -> dict:
     """Counts per class and reason over ``pages`` (page id -> its classified violations)."""
     n = len(pages)
+    marked = any("same_in_real" in r for recs in pages.values() for r in recs)
     per_class = Counter(r["class"] for recs in pages.values() for r in recs)
     reasons = Counter((r["class"], r["reason"]) for recs in pages.values() for r in recs)
     def pct(pred) -> float:
@@ -236,10 +241,15 @@ def summarize(pages: dict[str, list[dict]], label: str, top: int = 12, examples:
         "pages_failing_without_a_pct": pct(lambda r: r["class"] != "a"),
         "pages_failing_only_c_pct": pct(lambda r: r["class"] == "c"),
         "pages_with_a_pct": pct(lambda r: r["class"] == "a"),
+        # what an audit of the first screen (the part extraction keeps) would report
+        "pages_failing_first_screen_pct": pct(lambda r: not r["reason"].startswith(OUTSIDE)),
         "c_on_tree_background": sum(1 for recs in pages.values() for r in recs if r.get("on_tree_background")),
         # the same node with the same colours fails on the real page: not the colouring's doing
-        "same_in_real": sum(1 for recs in pages.values() for r in recs if r.get("same_in_real")),
+        "same_in_real": (sum(1 for recs in pages.values() for r in recs if r["same_in_real"]) if marked else None),
         "pages_failing_without_same_in_real_pct": pct(lambda r: not r.get("same_in_real", False)),
+        "node_fails_in_real": (sum(1 for recs in pages.values() for r in recs if r["node_fails_in_real"])
+                               if marked else None),
+        "pages_failing_on_nodes_passing_in_real_pct": pct(lambda r: not r.get("node_fails_in_real", False)),
         "reasons": [],
         "disagreements": [dict(r, page_id=pid) for pid, recs in pages.items() for r in recs
                           if r["class"] == "a" and not r["model_fails"]],
@@ -271,8 +281,13 @@ def to_markdown(s: dict, command: str = "") -> str:
               f"- pages with a class-a violation: {s['pages_with_a_pct']} %",
               f"- violations not mapped to a tree element: {s['unmapped']}",
               f"- class-c violations on the background the colouring gave their nearest tree ancestor: {s['c_on_tree_background']}",
-              f"- violations identical (node, text and background colour) on the real page: {s['same_in_real']}; "
-              f"pages failing without them: {s['pages_failing_without_same_in_real_pct']} %", "",
+              f"- pages failing on the first screen alone (the part extraction keeps): {s['pages_failing_first_screen_pct']} %"]
+    if s["same_in_real"] is not None:
+        lines += [f"- violations identical (node, text and background colour) on the real page: {s['same_in_real']}; "
+                  f"pages failing without them: {s['pages_failing_without_same_in_real_pct']} %",
+                  f"- violations on nodes that fail on the real page too (any colours): {s['node_fails_in_real']}; "
+                  f"pages failing without them: {s['pages_failing_on_nodes_passing_in_real_pct']} %"]
+    lines += ["",
               "| class | reason | violations | pages | example |", "|---|---|---|---|---|"]
     for r in s["reasons"]:
         lines.append(f"| {r['class']} | {r['reason']} | {r['count']} | {r['pages']} | {_example(r['examples'][0])} |")
@@ -310,8 +325,11 @@ async def _audit_all(jobs: list[tuple[str, str, list[tuple[str, Path]]]], serve_
     """Open each page once, audit each of its colourings (css, cache path); returns failures."""
     queue: asyncio.Queue = asyncio.Queue()
     for j in jobs:
-        queue.put_nowait(j)
+        if not all(cache.is_file() for _, cache in j[2]):  # resumed: audited before
+            queue.put_nowait(j)
     failed: dict[str, str] = {}
+    if queue.empty():
+        return failed
     async with StaticServer(serve_root) as server, Chromium(browser) as chrome:
         async def one(pid: str, source: str, variants: list[tuple[str, Path]]) -> None:
             mp = await chrome.open(server.url(source), server.origin)
@@ -336,7 +354,7 @@ async def _audit_all(jobs: list[tuple[str, str, list[tuple[str, Path]]]], serve_
                         await chrome.restart()
                 log.info("audited %s (%d left)", pid, queue.qsize())
 
-        await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(jobs))))))
+        await asyncio.gather(*(worker() for _ in range(max(1, min(workers, queue.qsize())))))
     return failed
 
 
