@@ -96,7 +96,7 @@ def test_summary_counts_pages_that_would_still_fail():
     s = summarize(pages, "x")
     assert s["per_class"] == {"a": 2, "b": 1, "c": 2} and s["violations"] == 5 and s["unmapped"] == 2
     assert s["pages_failing_pct"] == 80.0 and s["pages_failing_without_a_pct"] == 60.0
-    assert s["pages_failing_only_c_pct"] == 40.0 and s["pages_with_a_pct"] == 40.0
+    assert s["pages_with_c_pct"] == 40.0 and s["pages_with_a_pct"] == 40.0
     assert s["same_in_real"] == 1 and s["pages_failing_without_same_in_real_pct"] == 80.0
     assert s["node_fails_in_real"] == 2 and s["pages_failing_on_nodes_passing_in_real_pct"] == 60.0
     assert s["pages_failing_first_screen_pct"] == 60.0  # p1, p2 (its class a), p4; not p5

@@ -239,7 +239,7 @@ def summarize(pages: dict[str, list[dict]], label: str, top: int = 12, examples:
         "unmapped": per_class.get("c", 0),
         "pages_failing_pct": pct(lambda r: True),
         "pages_failing_without_a_pct": pct(lambda r: r["class"] != "a"),
-        "pages_failing_only_c_pct": pct(lambda r: r["class"] == "c"),
+        "pages_with_c_pct": pct(lambda r: r["class"] == "c"),
         "pages_with_a_pct": pct(lambda r: r["class"] == "a"),
         # what an audit of the first screen (the part extraction keeps) would report
         "pages_failing_first_screen_pct": pct(lambda r: not r["reason"].startswith(OUTSIDE)),
@@ -277,7 +277,7 @@ def to_markdown(s: dict, command: str = "") -> str:
     lines += ["",
               f"- pages with a violation: {s['pages_failing_pct']} %",
               f"- pages still failing if class a were fixed: {s['pages_failing_without_a_pct']} %",
-              f"- pages failing on class c alone would still be: {s['pages_failing_only_c_pct']} %",
+              f"- pages with a class-c violation: {s['pages_with_c_pct']} %",
               f"- pages with a class-a violation: {s['pages_with_a_pct']} %",
               f"- violations not mapped to a tree element: {s['unmapped']}",
               f"- class-c violations on the background the colouring gave their nearest tree ancestor: {s['c_on_tree_background']}",
