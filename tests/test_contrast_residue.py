@@ -176,3 +176,7 @@ def test_two_real_pages_end_to_end(tmp_path):
     assert grey_s["per_class"]["a"] >= 2 and sum(grey_s["per_class"].values()) == len(recs)
     assert all(r["model_fails"] for r in recs if r["class"] == "a")  # #c8c8c8 on white fails, both agree
     assert all(r["axe_fg"] == "#c8c8c8" for r in recs if r["class"] == "a")
+    again = subprocess.run([sys.executable, "-m", "colorgen.contrast_residue", str(run), "--real", "--pages", "1"],
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert again.returncode == 0 and "audited" not in again.stderr  # resumed from the cache, no browser
+    assert json.loads((run / "contrast_residue.json").read_text())["pages"] == 1
