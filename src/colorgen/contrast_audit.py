@@ -38,7 +38,9 @@ _AXE_BY_ELEMENT_JS = axe_script("""
       try { el = n.target.length === 1 ? document.querySelector(n.target[0]) : null; } catch (_) {}
       const d = (n.any && n.any[0] && n.any[0].data) || {};
       out.push({kind, element: el && index.has(el) ? index.get(el) : -1, ratio: d.contrastRatio || null,
-                reason: d.messageKey || null, fg: d.fgColor || null, bg: d.bgColor || null});
+                reason: d.messageKey || null, fg: d.fgColor || null, bg: d.bgColor || null,
+                expected: d.expectedContrastRatio ? parseFloat(d.expectedContrastRatio) : null,
+                target: n.target.map(String)});
     }
   }
   return out;
