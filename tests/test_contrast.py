@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ def audits(tmp_path_factory) -> dict[str, dict]:
     out = tmp_path_factory.mktemp("contrast")
     jobs = [
         RenderJob("low", "contrast_low.html", (Variant(None, audit=out / "low.json"),)),
+        RenderJob("fold", "contrast_fold.html", (Variant(None, audit=out / "fold.json"),)),
         RenderJob("high", "contrast_high.html", (
             Variant(None, audit=out / "high.json"),
             Variant(PALE_P, png=out / "high_pale.png", audit=out / "high_pale.json"),
@@ -40,6 +42,14 @@ def test_low_contrast_page_is_flagged(audits):
     assert low["violations"] == 3  # the pale h1 and both pale paragraphs
     assert {n["target"] for n in low["nodes"]} >= {"h1"}
     assert all(n["ratio"] < n["expected"] for n in low["nodes"] if n["ratio"])
+
+
+@pytest.mark.browser
+def test_first_screen_violations_are_counted_apart(audits):
+    fold = audits["fold"]
+    assert fold["violations"] == 2 and fold["violations_first_screen"] == 1
+    assert [n["first_screen"] for n in fold["nodes"]].count(True) == 1
+    assert audits["low"]["violations_first_screen"] == audits["low"]["violations"] == 3
 
 
 @pytest.mark.browser
@@ -70,11 +80,16 @@ def test_missing_axe_is_a_clear_error(monkeypatch, tmp_path):
 
 def test_contrast_summary(tmp_path):
     paths = []
-    for i, (n, hidden) in enumerate([(0, 0), (3, 0), (1, 2), (0, 1)]):
+    for i, (n, hidden, first) in enumerate([(0, 0, 0), (3, 0, 1), (1, 2, 0), (0, 1, 0)]):
         p = tmp_path / f"{i}.json"
-        p.write_text(json.dumps({"violations": n, "invisible": hidden}))
+        p.write_text(json.dumps({"violations": n, "invisible": hidden, "violations_first_screen": first}))
         paths.append(p)
     m, pages = contrast_summary([*paths, tmp_path / "missing.json"], "contrast_real")
     assert pages == 4
     assert (m["contrast_real_pages_pct"], m["contrast_real_elements_per_page"]) == (50.0, 1.0)
     assert (m["contrast_real_strict_pages_pct"], m["contrast_real_strict_elements_per_page"]) == (75.0, 1.75)
+    assert (m["contrast_real_first_screen_pages_pct"], m["contrast_real_first_screen_elements_per_page"]) == (25.0, 0.25)
+    old = tmp_path / "old.json"  # an audit written before first-screen counts: no number, not 0
+    old.write_text(json.dumps({"violations": 1}))
+    m, _ = contrast_summary([*paths, old])
+    assert math.isnan(m["contrast_first_screen_pages_pct"]) and m["contrast_pages_pct"] == 60.0

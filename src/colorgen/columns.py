@@ -43,6 +43,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("f1_alpha_present", "F alpha (present)", 3),
     _contrast("contrast_strict_pages_pct", "Contrast % pages (incl. 1:1)", False),
     _contrast("contrast_strict_elements_per_page", "Contrast elements/page (incl. 1:1)", False),
+    # violations on the first screen only: the part extraction keeps and the models colour
+    _contrast("contrast_first_screen_pages_pct", "Contrast % pages (first screen)", False),
+    _contrast("contrast_first_screen_elements_per_page", "Contrast elements/page (first screen)", False),
 )
 
 PUBLISHED_COLUMNS: tuple[Column, ...] = tuple(c for c in COLUMNS if c.published)

@@ -36,7 +36,7 @@ from colorgen.extract.bundle import PageBundle
 from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
 from colorgen.progress import progress_bar
 from colorgen.render.contact_sheet import save_contact_sheet
-from colorgen.render.contrast import axe_version
+from colorgen.render.contrast import AUDIT_FORMAT, axe_version
 from colorgen.render.recolor import page_css, render_key, split_pages
 from colorgen.render.screenshots import RenderJob, RenderReport, Variant, render
 
@@ -129,16 +129,22 @@ def plan_renders(
 def contrast_summary(audits: list[Path], prefix: str = "contrast") -> tuple[dict[str, float], int]:
     """Contrast metrics over the existing audits, and how many pages were audited.
 
-    ``<prefix>_pages_pct`` / ``_elements_per_page``: axe violations (the published reading);
-    ``<prefix>_strict_*``: the same with 1:1 (invisible) text counted as failing too.
+    ``<prefix>_pages_pct`` / ``_elements_per_page``: axe violations (the published reading, the
+    whole document); ``<prefix>_strict_*``: the same with 1:1 (invisible) text counted as failing
+    too; ``<prefix>_first_screen_*``: violations on the first screen only, the part of the page
+    that extraction keeps and a model colours (below it, the page keeps its own text colours).
     """
     results = [json.loads(p.read_text()) for p in audits if p.is_file()]
-    keys = [f"{prefix}{k}" for k in ("_pages_pct", "_elements_per_page", "_strict_pages_pct", "_strict_elements_per_page")]
+    keys = [f"{prefix}{k}" for k in ("_pages_pct", "_elements_per_page", "_strict_pages_pct", "_strict_elements_per_page",
+                                     "_first_screen_pages_pct", "_first_screen_elements_per_page")]
     if not results:
         return dict.fromkeys(keys, math.nan), 0
     fails = np.asarray([r["violations"] for r in results], dtype=np.float64)
     strict = fails + np.asarray([r.get("invisible", 0) for r in results], dtype=np.float64)
-    values = (100.0 * (fails > 0).mean(), fails.mean(), 100.0 * (strict > 0).mean(), strict.mean())
+    first = np.asarray([r.get("violations_first_screen", math.nan) for r in results], dtype=np.float64)
+    first_pct = math.nan if np.isnan(first).any() else 100.0 * (first > 0).mean()  # NaN: an audit predates the count
+    values = (100.0 * (fails > 0).mean(), fails.mean(), 100.0 * (strict > 0).mean(), strict.mean(),
+              first_pct, first.mean())
     return dict(zip(keys, map(float, values), strict=True)), len(results)
 
 
@@ -221,7 +227,7 @@ def score_runs(runs: Sequence[VisualRun], data: Mapping, settings: Mapping | Non
         return [dict.fromkeys(METRIC_KEYS, math.nan) | {"visual_pages": 0} for _ in runs]
     browser = BrowserConfig.from_cfg(settings["browser"])
     # cached renders are only valid for the same browser settings and audit version
-    jobs, truth, fakes = plan_renders(runs, pages, salt=f"{browser!r}|axe-core@{axe_version()}")
+    jobs, truth, fakes = plan_renders(runs, pages, salt=f"{browser!r}|axe-core@{axe_version()}|audit{AUDIT_FORMAT}")
     report = _run(jobs, pages.serve_root, browser, settings, progress)
     if report.failed:
         log.warning("%d of %d pages failed to render: %s", len(report.failed), len(jobs), dict(list(report.failed.items())[:5]))

@@ -62,19 +62,34 @@ def axe_script(body: str) -> str:
 _RUN_JS = axe_script("""
   const r = await runAxe({runOnly: {type: 'rule', values: [arg]}, resultTypes: ['violations', 'incomplete'],
                           iframes: false, preload: false});
+  // the first screen as extraction sees it (scrolled to the top, the visual viewport)
+  window.scrollTo(0, 0);
+  const vv = window.visualViewport;
+  const view = vv ? {left: vv.offsetLeft, top: vv.offsetTop, width: vv.width, height: vv.height}
+                  : {left: 0, top: 0, width: window.innerWidth, height: window.innerHeight};
+  const inView = (n) => {
+    let el = null;
+    try { el = n.target.length === 1 ? document.querySelector(n.target[0]) : null; } catch (_) {}
+    if (!el) return false;
+    const b = el.getBoundingClientRect();
+    return b.width > 0 && b.height > 0 && b.right > view.left && b.bottom > view.top &&
+      b.left < view.left + view.width && b.top < view.top + view.height;
+  };
   const nodes = [];
   for (const v of r.violations) {
     for (const n of v.nodes) {
       const d = (n.any && n.any[0] && n.any[0].data) || {};
       nodes.push({target: n.target.map(String).join(' '), fg: d.fgColor || null, bg: d.bgColor || null,
-                  ratio: d.contrastRatio || null,
+                  ratio: d.contrastRatio || null, first_screen: inView(n),
                   expected: d.expectedContrastRatio ? parseFloat(d.expectedContrastRatio) : null});
     }
   }
   const incomplete = (r.incomplete || []).flatMap(v => v.nodes);
   const invisible = incomplete.filter(n => ((n.any && n.any[0] && n.any[0].data) || {}).messageKey === 'equalRatio');
   return {version: window.axe.version, violations: nodes.length, incomplete: incomplete.length,
-          invisible: invisible.length, invisible_targets: invisible.map(n => n.target.map(String).join(' ')), nodes};
+          violations_first_screen: nodes.filter(n => n.first_screen).length,
+          invisible: invisible.length, invisible_first_screen: invisible.filter(inView).length,
+          invisible_targets: invisible.map(n => n.target.map(String).join(' ')), nodes};
 """)
 
 
@@ -106,6 +121,9 @@ def _axe_source(path: str) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
+AUDIT_FORMAT = 2  # 2: first-screen counts; part of the render cache key, so older audits are redone
+
+
 def axe_version() -> str:
     """The installed axe-core version (from its package.json; ``unknown`` for a bare file)."""
     meta = axe_path().parent / "package.json"
@@ -135,7 +153,10 @@ async def audit_contrast(page: Page) -> dict:
     """Run the colour-contrast rule on the page as it is now.
 
     Returns ``{"version", "violations": failing elements, "incomplete", "invisible": 1:1 text
-    elements, "invisible_targets", "nodes": [{target, fg, bg, ratio, expected}]}``.
+    elements, "invisible_targets", "nodes": [{target, fg, bg, ratio, expected, first_screen}],
+    "violations_first_screen", "invisible_first_screen"}``: the first screen (the part of the
+    page extraction keeps, so the part a model colours) counted apart from the whole document
+    that axe-core / Lighthouse audit.
     """
     await inject_axe(page)
     return await page.evaluate(_RUN_JS, _RULE)
