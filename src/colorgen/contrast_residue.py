@@ -43,7 +43,7 @@ from colorgen.evaluation.generate import Generated
 from colorgen.evaluation.runs import page_files
 from colorgen.io import write_atomic, write_json
 from colorgen.metrics.contrast import composite, parent_index, tree_contrast
-from colorgen.render.contrast import axe_version
+from colorgen.render.contrast import FIRST_SCREEN_JS, axe_version
 from colorgen.render.recolor import PageColors, default_residuals, page_css, render_key, split_pages
 from colorgen.render.screenshots import set_colors_css
 
@@ -62,18 +62,12 @@ COLOR_TOLERANCE = 2  # channels (0-255) within which axe's and the model's colou
 # in the tree, the opacity and background images above them
 _DESCRIBE_JS = """({selectors, targets}) => {
   const index = new Map();
-  selectors.forEach((s, i) => { try { const e = s && document.querySelector(s); if (e) index.set(e, i); } catch (_) {} });
-  window.scrollTo(0, 0);
-  const vv = window.visualViewport;
-  const view = vv ? {left: vv.offsetLeft, top: vv.offsetTop, width: vv.width, height: vv.height}
-                  : {left: 0, top: 0, width: window.innerWidth, height: window.innerHeight};
+  selectors.forEach((s, i) => { try { const e = s && document.querySelector(s); if (e) index.set(e, i); } catch (_) {} });""" + FIRST_SCREEN_JS + """
   const nodes = targets.map((t) => {
-    let el = null;
-    try { el = t.length === 1 ? document.querySelector(t[0]) : null; } catch (_) {}
+    const el = axeElement(t);
     if (!el) return {found: false, nested: t.length > 1};
     const r = el.getBoundingClientRect();
-    const inView = r.width > 0 && r.height > 0 && r.right > view.left && r.bottom > view.top &&
-      r.left < view.left + view.width && r.top < view.top + view.height;
+    const inView = inFirstScreen(el);
     let ancestor = -1, opacity = 1, image = false;
     for (let a = el; a && a.nodeType === 1; a = a.parentElement) {
       const cs = getComputedStyle(a);

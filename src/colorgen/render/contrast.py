@@ -59,22 +59,28 @@ def axe_script(body: str) -> str:
     return "async (arg) => {" + _RUN_AXE_FN + body + "}"
 
 
-_RUN_JS = axe_script("""
-  const r = await runAxe({runOnly: {type: 'rule', values: [arg]}, resultTypes: ['violations', 'incomplete'],
-                          iframes: false, preload: false});
-  // the first screen as extraction sees it (scrolled to the top, the visual viewport)
+# JS helpers: the first screen as extraction sees it (scrolled to the top, the visual viewport),
+# and the element of an axe target (none inside frames / shadow roots)
+FIRST_SCREEN_JS = """
   window.scrollTo(0, 0);
-  const vv = window.visualViewport;
-  const view = vv ? {left: vv.offsetLeft, top: vv.offsetTop, width: vv.width, height: vv.height}
-                  : {left: 0, top: 0, width: window.innerWidth, height: window.innerHeight};
-  const inView = (n) => {
-    let el = null;
-    try { el = n.target.length === 1 ? document.querySelector(n.target[0]) : null; } catch (_) {}
+  const _vv = window.visualViewport;
+  const view = _vv ? {left: _vv.offsetLeft, top: _vv.offsetTop, width: _vv.width, height: _vv.height}
+                   : {left: 0, top: 0, width: window.innerWidth, height: window.innerHeight};
+  const inFirstScreen = (el) => {
     if (!el) return false;
     const b = el.getBoundingClientRect();
     return b.width > 0 && b.height > 0 && b.right > view.left && b.bottom > view.top &&
       b.left < view.left + view.width && b.top < view.top + view.height;
   };
+  const axeElement = (target) => {
+    try { return target.length === 1 ? document.querySelector(target[0]) : null; } catch (_) { return null; }
+  };
+"""
+
+_RUN_JS = axe_script(FIRST_SCREEN_JS + """
+  const r = await runAxe({runOnly: {type: 'rule', values: [arg]}, resultTypes: ['violations', 'incomplete'],
+                          iframes: false, preload: false});
+  const inView = (n) => inFirstScreen(axeElement(n.target));
   const nodes = [];
   for (const v of r.violations) {
     for (const n of v.nodes) {
