@@ -9,7 +9,14 @@ import torch
 from omegaconf import OmegaConf
 from torch_geometric.data import Batch
 
-from colorgen.constrained import Residuals, decode_tree, enforce_contrast, rendered_rgba
+from colorgen.constrained import (
+    Residuals,
+    SequenceConstraint,
+    alpha_value,
+    decode_tree,
+    enforce_contrast,
+    rendered_rgba,
+)
 from colorgen.constrained import default_residuals as default_res
 from colorgen.decoding import DecodingConfig, sample
 from colorgen.metrics.contrast import (
@@ -21,7 +28,7 @@ from colorgen.metrics.contrast import (
     under_background_image,
 )
 from colorgen.models import AR, CVAE, NAR, Colors, Stats
-from graph_fixtures import mixed_batch, realistic_batch
+from graph_fixtures import mixed_batch, page_from_parents, realistic_batch
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "decoding"
 TINY = {"d_model": 32, "n_layers": 2, "n_heads": 4, "d_ff": 64}
@@ -54,8 +61,17 @@ def random_logits(n: int, seed: int, sparse: bool = False) -> tuple[torch.Tensor
     return tuple(out)
 
 
+def image_visible(batch: Batch, colors, bg_res=None) -> torch.Tensor:
+    """Elements whose text is seen over a background image, through the rendered backgrounds."""
+    b_a = colors[3]
+    bres = default_res(b_a) if bg_res is None else bg_res.double()
+    parent = parent_index(batch.edge_index, batch.num_nodes)
+    return under_background_image(batch.bgimg_feat.abs().sum(-1) > 0, parent, batch.depth, alpha_value(b_a, bres))
+
+
 def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> torch.Tensor:
-    """Text elements whose rendered colours fail ``level`` (the contrast model's verdict)."""
+    """Text elements whose rendered colours fail ``level`` (the contrast model's verdict); only
+    text over a background image that no opaque background hides is not judged."""
     t_rgb, t_a, b_rgb, b_a = colors
     tres = default_res(t_a) if text_res is None else text_res.double()
     bres = default_res(b_a) if bg_res is None else bg_res.double()
@@ -64,7 +80,7 @@ def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> 
     parent = parent_index(batch.edge_index, batch.num_nodes)
     ratio, _ = tree_contrast(text, bg, parent, batch.depth)
     required = required_ratio(level, large_text(batch.font_size, batch.font_weight))
-    judged = ~under_background_image(batch.bgimg_feat.abs().sum(-1) > 0, parent, batch.depth)
+    judged = ~image_visible(batch, colors, bg_res)
     return failing(ratio, required, batch.has_text & judged)
 
 
@@ -220,17 +236,96 @@ def test_eval_generation_with_an_upsampler_is_legible_as_rendered() -> None:
 
 
 def test_text_over_a_background_image_is_left_to_the_model() -> None:
-    """Text under an element with a background image is not judged (its backdrop is the image),
-    so the constraint keeps the model's choice there and constrains the rest."""
+    """Text that sees the first page's hero image through non-opaque backgrounds is not judged
+    (its backdrop is the image), so the constraint keeps the model's choice there; text whose own
+    or an ancestor's opaque background hides the image is constrained like the rest."""
     batch = with_fonts(mixed_batch(seed=8), 8)
     batch.bgimg_feat = torch.zeros_like(batch.bgimg_feat)
     roots = parent_index(batch.edge_index, batch.num_nodes) < 0
     first_page = batch.batch == 0
     batch.bgimg_feat[roots & first_page, 0] = 100.0  # the first page's root carries a hero image
-    logits = random_logits(batch.num_nodes, 8)
+    logits = list(random_logits(batch.num_nodes, 8))
+    logits[3][:, 0] += 20.0  # most backgrounds transparent: the image shows through ...
+    logits[3][::3, 7] += 40.0  # ... except under every third element's opaque background
     plain = tuple(sample(lg, DecodingConfig(), None) for lg in logits)
     legible = decode_tree(batch, logits, DecodingConfig(contrast="aa"), None)
     text = batch.has_text
-    assert torch.equal(legible[0][first_page & text], plain[0][first_page & text])
+    seen = image_visible(batch, legible)
+    assert torch.equal(seen, image_visible(batch, plain))  # backgrounds left alone where it matters
+    over_image, hidden = first_page & text & seen, first_page & text & ~seen
+    assert bool(over_image.any()) and bool(hidden.any())
+    assert torch.equal(legible[0][over_image], plain[0][over_image])
+    assert bool(violations(batch, plain, "aa")[hidden].any())  # the old rule skipped these
     assert not torch.equal(legible[0][~first_page & text], plain[0][~first_page & text])
     assert not bool(violations(batch, legible, "aa").any())
+
+
+def _image_tree() -> Batch:
+    """Root with a background image; 1 opaque, 2 transparent, 3 (under 1) and 4 (under 2) transparent."""
+    page = page_from_parents([-1, 0, 0, 1, 2], torch.Generator().manual_seed(0))
+    page.has_text = torch.tensor([False, True, True, True, True])
+    page.bgimg_feat = torch.zeros_like(page.bgimg_feat)
+    page.bgimg_feat[0, 0] = 1.0
+    page.font_size = torch.zeros(5)
+    page.font_weight = torch.zeros(5, dtype=torch.long)
+    return Batch.from_data_list([page])
+
+
+def one_hot(cls: list[int], k: int) -> torch.Tensor:
+    return torch.full((len(cls), k), float("-inf")).scatter_(1, torch.tensor(cls)[:, None], 0.0)
+
+
+@pytest.mark.parametrize("residuals", [False, True], ids=["default", "upsampler"])
+def test_an_opaque_background_hides_the_image_above_it(residuals: bool) -> None:
+    """The onepagelove case: a button's own opaque near-white background over an ancestor's image,
+    and the model's near-white text on it (ratio 1.01): the text must become legible."""
+    batch = _image_tree()
+    near_white, white = 7 * 64 + 7 * 8 + 6, 511
+    text = one_hot([0, near_white, near_white, near_white, near_white], 512)
+    bg = one_hot([white] * 5, 512)
+    alpha = one_hot([7] * 5, 8)  # opaque text
+    bg_alpha = one_hot([0, 7, 0, 0, 0], 8)
+    res = None
+    if residuals:  # the Upsampler's residuals: alpha class 7 stays opaque only at residual 1
+        bg_res = torch.full((5, 4), 0.5, dtype=torch.float64)
+        bg_res[:, 3] = torch.tensor([0.0, 1.0, 0.0, 0.0, 0.0])
+        res = Residuals(torch.full((5, 4), 0.5, dtype=torch.float64), bg_res)
+    out = decode_tree(batch, (text, alpha, bg, bg_alpha), DecodingConfig(contrast="aa"), None, res)
+    bg_res_ = None if res is None else res.bg
+    assert image_visible(batch, out, bg_res_).tolist() == [True, False, True, False, True]
+    assert out[0][[2, 4]].tolist() == [near_white, near_white]  # over the image: the model's choice
+    assert out[0][1] != near_white and out[0][3] != near_white
+    assert not bool(violations(batch, out, "aa", None if res is None else res.text, bg_res_).any())
+    # a background that is not quite opaque (alpha < 1 rendered) lets the image through
+    translucent = Residuals(None, torch.full((5, 4), 0.5, dtype=torch.float64))
+    seen = decode_tree(batch, (text, alpha, bg, bg_alpha), DecodingConfig(contrast="aa"), None, translucent)
+    assert image_visible(batch, seen, translucent.bg).all()
+    assert seen[0][1:].tolist() == [near_white] * 4
+    # enforce_contrast (the re-check after the Upsampler) follows the same rule
+    plain = Colors(*(lg.argmax(-1) for lg in (text, alpha, bg, bg_alpha)))
+    fixed = enforce_contrast(batch, plain, "aa", None if res is None else res.text, bg_res_)
+    assert torch.equal(fixed.text_rgb, out[0])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sequence_constraint_and_decode_tree_agree_on_the_image(seed: int) -> None:
+    """AR's element-by-element constraint sees the same images as the level-by-level one."""
+    batch = with_fonts(mixed_batch(seed=seed), seed)
+    g = torch.Generator().manual_seed(seed)
+    batch.bgimg_feat[:, 0] += 1.0 * (torch.rand(batch.num_nodes, generator=g) < 0.2)  # more images
+    logits = list(random_logits(batch.num_nodes, seed))
+    logits[3][:, 0] += 3.0  # many transparent backgrounds, so images show through
+    cfg = DecodingConfig(contrast="aa")  # greedy: both must give the same classes
+    tree = decode_tree(batch, logits, cfg, None)
+    sc = SequenceConstraint(batch, cfg, None)
+    dense = [torch.zeros(*sc.mask.shape, lg.size(1)).masked_scatter(sc.mask[..., None], lg) for lg in logits]
+    steps = [sc.step(i, tuple(lg[:, i] for lg in dense)) for i in range(sc.mask.size(1))]
+    seq = [torch.stack([s[k] for s in steps], 1)[sc.mask] for k in range(4)]
+    assert all(torch.equal(a, b) for a, b in zip(tree, seq, strict=True))
+    seen = image_visible(batch, tree)
+    assert torch.equal(sc.visible[sc.mask], seen)
+    under = under_background_image(batch.bgimg_feat.abs().sum(-1) > 0, parent_index(batch.edge_index, batch.num_nodes),
+                                   batch.depth)
+    assert bool((seen & batch.has_text).any())  # some text is left to the model ...
+    assert bool((under & ~seen & batch.has_text).any())  # ... and some under an image is judged all the same
+    assert not bool(violations(batch, tree, "aa").any())

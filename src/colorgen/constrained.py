@@ -21,6 +21,13 @@ With an Upsampler, whose residuals depend on the classes, run :func:`enforce_con
 final classes with the residuals that will be rendered: it keeps every legible choice and moves
 only the failing ones, so the rendered page is legible exactly.
 
+Text over a visible background image is left to the model (its backdrop is the image, which no
+colour decides). Whether the image is visible depends on the decoded backgrounds, so it is
+decided while decoding, parents first, with the rule of
+:func:`colorgen.metrics.contrast.under_background_image`: element ``i`` sees an image iff it
+carries one, or its parent sees one and ``i``'s rendered background alpha is below 1. An opaque
+background between the image and the text hides it, so that text is constrained as usual.
+
 The ratio needed is ``required + MARGIN``: axe-core passes only ratios strictly above the
 threshold, and a small margin absorbs the browser's alpha serialisation.
 """
@@ -149,12 +156,16 @@ class NodeDecoder:
         self.residuals = residuals or Residuals()
 
     def __call__(
-        self, logits: Any, below: Tensor, has_text: Tensor, required: Tensor, rows: Tensor | None = None
-    ) -> tuple[Classes, Tensor]:
-        """Classes for the rows of ``logits`` (4 tensors, Colors order) and their effective backgrounds.
+        self, logits: Any, below: Tensor, has_text: Tensor, required: Tensor, rows: Tensor | None = None,
+        own_image: Tensor | None = None, image_behind: Tensor | None = None,
+    ) -> tuple[Classes, Tensor, Tensor]:
+        """Classes for the rows of ``logits`` (4 tensors, Colors order), their effective backgrounds
+        and whether a background image is visible behind their text ``[n]`` bool.
 
         ``below``: the parents' effective backgrounds ``[n, 3]``; ``rows``: node indices into the
-        residuals (``None`` = the residuals are already row-aligned).
+        residuals (``None`` = the residuals are already row-aligned); ``own_image``: the element
+        carries a background image; ``image_behind``: an image is visible behind the parent's
+        content (``None`` = no image). Where an image is visible the text is not constrained.
         """
         lg_text_rgb, lg_text_alpha, lg_bg_rgb, lg_bg_alpha = logits
         g = self.generator
@@ -163,14 +174,15 @@ class NodeDecoder:
         bc = sample(lg_bg_rgb, self.cfg, g)
         bres = self.residuals.rows("bg", rows, ba)
         eff = composite(rendered_rgba(bc, ba, bres), below.double())
+        visible = _image_visible(own_image, image_behind, alpha_value(ba, bres))
         tc = torch.zeros_like(bc)
         plain = (~has_text).nonzero().squeeze(1)
         tc[plain] = sample(lg_text_rgb[plain], self.cfg, g)
         t = has_text.nonzero().squeeze(1)
         if t.numel() == 0:
-            return (tc, ta, bc, ba), eff
+            return (tc, ta, bc, ba), eff, visible
         t_rows = None if rows is None else rows[t]
-        need = required[t].double() + MARGIN
+        need = required[t].double().masked_fill(visible[t], 0.0) + MARGIN
         ta_t = ta[t].clone()
         tres = self.residuals.rows("text", t_rows, ta_t)
         ratio = _ratios(alpha_value(ta_t, tres), eff[t], tres)
@@ -203,7 +215,8 @@ class NodeDecoder:
             ref = pal[torch.arange(bad.numel(), device=pal.device), best]
             choice[bad] = _nearest(pal, ref, legible[bad], ratio[bad])
         tc[t], ta[t] = choice, ta_t
-        return (tc, ta, bc, ba), eff
+        # fallback 2 only turns backgrounds opaque where no image was visible: ``visible`` holds
+        return (tc, ta, bc, ba), eff, visible
 
     def _legible_background(
         self, bc: Tensor, bres: Tensor, below: Tensor, text_pal: Tensor, text_alpha: Tensor, need: Tensor,
@@ -228,19 +241,42 @@ class NodeDecoder:
         return new_bc, ba
 
 
+def _image_visible(own_image: Tensor | None, image_behind: Tensor | None, bg_alpha: Tensor) -> Tensor:
+    """A background image behind the text: the element's own, or the parent's seen through a
+    background that is not opaque (``bg_alpha``: rendered, in [0, 1])."""
+    visible = torch.zeros(bg_alpha.shape, dtype=torch.bool, device=bg_alpha.device)
+    if image_behind is not None:
+        visible |= image_behind.to(visible.device) & (bg_alpha < 1.0)
+    if own_image is not None:
+        visible |= own_image.to(visible.device)
+    return visible
+
+
 def _white(n: int, device: torch.device) -> Tensor:
     return torch.tensor(CANVAS, dtype=torch.float64, device=device).expand(n, 3)
 
 
-def required_of(batch: Any, level: str, parent: Tensor | None = None) -> Tensor:
-    """Minimum ratio per node of a batch (font size / weight when the data has them); 0 (no
-    constraint) for text over a background image, whose backdrop no colour decides."""
-    required = required_ratio(level, large_text(*font_of(batch)))
+def background_image(batch: Any) -> Tensor:
+    """Elements carrying a background image ``[N]`` bool (none when the data has no image features)."""
     image = getattr(batch, "bgimg_feat", None)
     if image is None:
+        return torch.zeros(batch.num_nodes, dtype=torch.bool)
+    return image.abs().sum(-1) > 0
+
+
+def required_of(batch: Any, level: str, parent: Tensor | None = None, bg_alpha: Tensor | None = None) -> Tensor:
+    """Minimum ratio per node of a batch (font size / weight when the data has them); 0 (no
+    constraint) for text over a background image, whose backdrop no colour decides.
+
+    ``bg_alpha``: the rendered background alphas ``[N]`` in [0, 1]; with them an opaque
+    background hides the images below it, without them (conservative) every element under an
+    image counts (:func:`colorgen.metrics.contrast.under_background_image`).
+    """
+    required = required_ratio(level, large_text(*font_of(batch)))
+    if getattr(batch, "bgimg_feat", None) is None:
         return required
     parent = parent_index(batch.edge_index, batch.num_nodes) if parent is None else parent
-    over_image = under_background_image(image.abs().sum(-1) > 0, parent, batch.depth)
+    over_image = under_background_image(background_image(batch), parent, batch.depth, bg_alpha)
     return required.masked_fill(over_image.to(required.device), 0.0)
 
 
@@ -252,15 +288,20 @@ def decode_tree(
     n = batch.num_nodes
     device = logits[0].device
     parent = parent_index(batch.edge_index, n).to(device)
-    required = required_of(batch, str(cfg.contrast), parent).to(device)
+    required = required_ratio(str(cfg.contrast), large_text(*font_of(batch))).to(device)
     has_text = batch.has_text.to(device)
+    own_image = background_image(batch).to(device)
     decoder = NodeDecoder(cfg, generator, residuals)
     out = [torch.zeros(n, dtype=torch.long, device=device) for _ in range(4)]
     eff = torch.empty(n, 3, dtype=torch.float64, device=device)
+    visible = torch.zeros(n, dtype=torch.bool, device=device)  # a background image behind the text
     for level in depth_levels(batch.depth.to(device)):
         par = parent[level]
         below = torch.where((par >= 0)[:, None], eff[par.clamp(min=0)], _white(level.numel(), device))
-        classes, eff[level] = decoder(tuple(lg[level] for lg in logits), below, has_text[level], required[level], level)
+        behind = (par >= 0) & visible[par.clamp(min=0)]
+        classes, eff[level], visible[level] = decoder(
+            tuple(lg[level] for lg in logits), below, has_text[level], required[level], level, own_image[level], behind
+        )
         for o, c in zip(out, classes, strict=True):
             o[level] = c
     return tuple(out)  # type: ignore[return-value]
@@ -271,7 +312,8 @@ def enforce_contrast(batch: Any, colors: C, level: str, text_res: Tensor | None 
     """Make given classes legible as they will be rendered with these residuals (e.g. the Upsampler's).
 
     Every element whose text already passes keeps its classes; a failing one gets the legible class
-    nearest in CIELAB (after the fallbacks of the module docstring). Returns the same tuple type.
+    nearest in CIELAB (after the fallbacks of the module docstring). Text over a background image
+    visible through the final backgrounds is left as it is. Returns the same tuple type.
     """
     one_hot = []
     for cls, k in zip(colors, (NUM_RGB_CLASSES, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES, NUM_ALPHA_CLASSES), strict=True):
@@ -298,13 +340,16 @@ class SequenceConstraint:
         local = torch.where(parent >= 0, parent - batch.ptr[batch.batch], -1)
         self.parent, self.mask = to_dense(batch, local, fill_value=-1)
         self.has_text, _ = to_dense(batch, batch.has_text)
-        self.required, _ = to_dense(batch, required_of(batch, str(cfg.contrast), parent), fill_value=0.0)
+        self.own_image, _ = to_dense(batch, background_image(batch).to(parent.device))
+        required = required_ratio(str(cfg.contrast), large_text(*font_of(batch)))
+        self.required, _ = to_dense(batch, required, fill_value=0.0)
         res = residuals or Residuals()
         dense = Residuals(*(None if r is None else to_dense(batch, r)[0] for r in (res.text, res.bg)))
         self.decoder = NodeDecoder(cfg, generator, None)
         self.residuals, self.dense_res = res, dense
         bsz, length = self.mask.shape
         self.eff = _white(bsz * length, parent.device).reshape(bsz, length, 3).clone()
+        self.visible = torch.zeros(bsz, length, dtype=torch.bool, device=parent.device)  # image behind the text
         self.parents_first = bool((parent < torch.arange(n, device=parent.device)).all())
 
     def step(self, i: int, logits: Any) -> Classes:
@@ -313,8 +358,11 @@ class SequenceConstraint:
         par = self.parent[:, i]
         b = torch.arange(bsz, device=par.device)
         below = torch.where((par >= 0)[:, None], self.eff[b, par.clamp(min=0)], _white(bsz, par.device))
+        behind = (par >= 0) & self.visible[b, par.clamp(min=0)]
         self.decoder.residuals = Residuals(*(None if r is None else r[:, i] for r in (self.dense_res.text, self.dense_res.bg)))
-        classes, self.eff[:, i] = self.decoder(tuple(logits), below, self.has_text[:, i], self.required[:, i])
+        classes, self.eff[:, i], self.visible[:, i] = self.decoder(
+            tuple(logits), below, self.has_text[:, i], self.required[:, i], None, self.own_image[:, i], behind
+        )
         return classes
 
     def finish(self, colors: C) -> C:

@@ -73,18 +73,26 @@ def effective_backgrounds(
     return eff
 
 
-def under_background_image(has_image: Tensor, parent: Tensor, depth: Tensor) -> Tensor:
-    """Elements with a background image on themselves or an ancestor ``[N]`` bool.
+def under_background_image(
+    has_image: Tensor, parent: Tensor, depth: Tensor, bg_alpha: Tensor | None = None
+) -> Tensor:
+    """Elements whose text is seen over a background image ``[N]`` bool.
 
     Why: recolouring changes background colours, never images, so text over an image (a hero
     photo) is seen on the image, which no colour model knows; axe-core too leaves such text
-    "incomplete" rather than judging it. Conservative: an opaque background between the image
-    and the text would hide the image, but the element still counts as under it.
+    "incomplete" rather than judging it. With ``bg_alpha`` (rendered background alpha in [0, 1])
+    the rule is axe-core's: the image is visible behind element ``i`` iff ``i`` carries it, or
+    it is visible behind the parent and ``i``'s own background is not opaque (an opaque
+    background hides every image below it). Without ``bg_alpha`` (conservative): an image on
+    the element or on any ancestor counts, opaque backgrounds in between or not.
     """
     out = has_image.clone()
     for level in depth_levels(depth)[1:]:
         par = parent[level]
-        out[level] |= (par >= 0) & out[par.clamp(min=0)]
+        inherit = (par >= 0) & out[par.clamp(min=0)]
+        if bg_alpha is not None:
+            inherit &= bg_alpha[level] < 1.0
+        out[level] |= inherit
     return out
 
 
