@@ -76,7 +76,8 @@ def model_verdict(data: Data, level: str = "aa") -> tuple[torch.Tensor, torch.Te
     raw = data.raw_colors  # [N, 2, 4] text / background RGBA (alpha in [0, 1])
     parent = parent_index(data.edge_index, data.num_nodes)
     ratio, _ = tree_contrast(raw[:, 0], raw[:, 1], parent, data.depth)
-    return ratio, failing(ratio, required_of(data, level, parent), data.has_text)
+    # an opaque background hides the images above it, as in decoding (colorgen.constrained)
+    return ratio, failing(ratio, required_of(data, level, parent, bg_alpha=raw[:, 1, 3]), data.has_text)
 
 
 def page_data(page: RawPage) -> Data:

@@ -119,7 +119,7 @@ def page_verdict(page: RawPage, colors: PageColors, level: str = "aa") -> PageVe
     data.raw_colors = torch.from_numpy(np.stack([text, bg], 1))
     ratio, fails = model_verdict(data, level)
     parent = parent_index(data.edge_index, data.num_nodes)
-    required = required_of(data, level, parent)
+    required = required_of(data, level, parent, bg_alpha=data.raw_colors[:, 1, 3])
     _, eff = tree_contrast(data.raw_colors[:, 0], data.raw_colors[:, 1], parent, data.depth)
     fg = composite(data.raw_colors[:, 0], eff)
     return PageVerdict(data.has_text.numpy(), ratio.numpy(), fails.numpy(), required.numpy(),
