@@ -16,6 +16,11 @@ not move between extraction and re-rendering), ``Math.random`` is seeded, and CS
 finished (finite ones: end state) or cancelled (infinite ones: the element's own style) before
 anything is read or shot.
 
+Speed (issue 12) without changing what is read or shot: every page still gets a fresh context,
+but ``prewarm`` contexts are made ahead while other pages work, and the 250 ms real wait after
+the virtual settle ends after ``settle_check_ms`` when nothing is pending (no request in flight,
+fonts loaded, the first screen's images complete); ``settle_check=false`` always waits.
+
 Typical use (async; the render module reuses this)::
 
     async with StaticServer(root) as server, Chromium(cfg) as chrome:
