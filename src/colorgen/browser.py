@@ -16,6 +16,12 @@ not move between extraction and re-rendering), ``Math.random`` is seeded, and CS
 finished (finite ones: end state) or cancelled (infinite ones: the element's own style) before
 anything is read or shot.
 
+Speed (issue 12) without changing what is read or shot: every page still gets a fresh context,
+but ``prewarm`` contexts are made ahead while other pages work. Opt-in, as it can shift a few
+pixels by one level: ``settle_check=true`` ends the 250 ms real wait after the virtual settle at
+``settle_check_ms`` when nothing is pending (no request in flight, fonts loaded, the first
+screen's images complete).
+
 Typical use (async; the render module reuses this)::
 
     async with StaticServer(root) as server, Chromium(cfg) as chrome:
@@ -33,7 +39,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -84,6 +90,15 @@ class BrowserConfig:
     load_timeout_ms: int = 20_000
     settle_ms: int = 3_000  # virtual (fake clock) time after `load`: preloaders fade out, sliders init
     real_settle_ms: int = 250  # real time after that, for late image decodes / IntersectionObservers
+    # adaptive real wait: after settle_check_ms, skip the rest of real_settle_ms when nothing is
+    # pending (no request in flight, fonts loaded, every on-screen <img> complete). Off by default:
+    # extracted records stayed identical on 24 real pages, but one page's screenshot changed by one
+    # level on 32 pixels (an image resampled before its final decode), which moves Pixel-FCD.
+    settle_check: bool = False
+    settle_check_ms: int = 50
+    # fresh contexts prepared ahead (each page still gets its own, new one): hides context and
+    # renderer start-up behind other pages' work; 0 = create on demand. Not part of the cache key.
+    prewarm: int = field(default=1, repr=False, compare=False)
     fake_clock: bool = True
     clock_time: str = "2024-01-01T12:00:00Z"
     random_seed: int = 1
@@ -99,6 +114,12 @@ class BrowserConfig:
         if "args" in kw:
             kw["args"] = tuple(kw["args"])
         return cls(**kw)
+
+    def __repr__(self) -> str:
+        """The dataclass repr, which keys cached renders; the settle-check fields appear only when
+        the check is on, so renders cached before it existed stay valid with it off."""
+        shown = [f for f in fields(self) if f.repr and (self.settle_check or not f.name.startswith("settle_check"))]
+        return f"{type(self).__qualname__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -286,6 +307,19 @@ class MobilePage:
     freeze_stats: dict = field(default_factory=dict)
     status: int = 0  # HTTP status of the main document (0: unknown)
     shim: object | None = None  # a colorgen.corpus.shim.CdnShim when browser.cdn_shim is set
+    inflight: int = 0  # requests started and not yet finished/failed (for the adaptive settle)
+    waited_ms: int = -1  # real settle time actually waited (-1: not settled yet)
+
+    def _track_requests(self) -> None:
+        def started(_req) -> None:
+            self.inflight += 1
+
+        def ended(_req) -> None:
+            self.inflight -= 1
+
+        self.page.on("request", started)
+        self.page.on("requestfinished", ended)
+        self.page.on("requestfailed", ended)
 
     def foreign(self) -> re.Pattern:
         """URLs not on our origin; matched inside Playwright, so allowed requests never reach Python."""
@@ -317,6 +351,8 @@ class Chromium:
         self._pw: Playwright | None = None
         self.browser: Browser | None = None
         self.generation = 0  # bumped by restart(): lets parallel users tell a fresh browser from the dead one
+        self._spare: list[asyncio.Task] = []  # prewarmed contexts (cfg.prewarm), oldest first
+        self._spare_origin: str | None = None
 
     def _cdn_shim(self):
         """The CDN shim of ``cfg.cdn_shim`` (built once), or None: corpus CDN shim hook (issue 13)."""
@@ -335,7 +371,17 @@ class Chromium:
         self.browser = await self._pw.chromium.launch(executable_path=exe, args=list(self.cfg.args))
         return self
 
+    async def _drop_spares(self) -> None:
+        spares, self._spare = self._spare, []
+        for task in spares:
+            task.cancel()
+        for task in spares:
+            with contextlib.suppress(BaseException):
+                mp = await task
+                await mp.close()
+
     async def close(self) -> None:
+        await self._drop_spares()
         if self.browser is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.browser.close(), timeout=15)
@@ -351,7 +397,7 @@ class Chromium:
 
     async def restart(self) -> None:
         """After a browser crash: a fresh process (same settings)."""
-        await self.close()
+        await self.close()  # spares of the dead browser go with it
         await self.start()
         self.generation += 1
 
@@ -362,7 +408,27 @@ class Chromium:
         await self.close()
 
     async def new_page(self, origin: str) -> MobilePage:
-        """A 375x812 page of the configured profile that may only talk to ``origin``."""
+        """A fresh 375x812 page (own context) of the configured profile that may only talk to
+        ``origin``; taken from the prewarmed spares when there are any, which are then refilled."""
+        assert self.browser is not None, "Chromium not started"
+        origin = origin.rstrip("/")
+        if self.cfg.prewarm <= 0:
+            return await self._create_page(origin)
+        if self._spare_origin != origin:
+            await self._drop_spares()
+            self._spare_origin = origin
+        mp = None
+        while self._spare and mp is None:
+            task = self._spare.pop(0)
+            try:
+                mp = await task
+            except Exception as err:  # a spare that failed (e.g. browser restarting): make one now
+                log.debug("prewarmed context failed: %s", err)
+        while len(self._spare) < self.cfg.prewarm:
+            self._spare.append(asyncio.ensure_future(self._create_page(origin)))
+        return mp if mp is not None else await self._create_page(origin)
+
+    async def _create_page(self, origin: str) -> MobilePage:
         assert self.browser is not None, "Chromium not started"
         c = self.cfg
         context = await self.browser.new_context(
@@ -372,6 +438,8 @@ class Chromium:
         )
         mp = MobilePage(context=context, page=await context.new_page(), origin=origin.rstrip("/"), shim=self._cdn_shim())
         try:
+            if c.settle_check:
+                mp._track_requests()
             await context.route(mp.foreign(), mp._block)
             await context.add_init_script(_SEED_RANDOM_JS % c.random_seed)
             if c.fake_clock:  # JS time stands still except when settle() advances it
@@ -395,7 +463,7 @@ class Chromium:
         try:
             response = await mp.page.goto(url, wait_until="load", timeout=self.cfg.load_timeout_ms)
             mp.status = response.status if response is not None else 0
-            await settle(mp.page, self.cfg)
+            mp.waited_ms = await settle(mp.page, self.cfg, mp)
             mp.freeze_stats = await freeze(mp.page)
         except BaseException:
             await mp.close()
@@ -425,17 +493,56 @@ async def _run_clock(page: Page, ms: int) -> None:
         log.info("page script error in a timer (ignored, as a browser would): %s", str(err).splitlines()[0][:200])
 
 
-async def settle(page: Page, cfg: BrowserConfig) -> None:
-    """Let the page reach its resting state after `load` (virtual timers, then a short real wait)."""
+# Nothing left that the real wait is for: fonts in, every <img> on (or near) the first screen
+# loaded. Lazy images further down are not waited for (their observers have not fired).
+_SETTLED_JS = """
+() => {
+  if (document.readyState !== 'complete' || document.fonts.status !== 'loaded') return false;
+  const h = window.innerHeight, w = window.innerWidth;
+  for (const img of document.images) {
+    if (img.complete) continue;
+    const r = img.getBoundingClientRect();
+    if (r.bottom >= -h && r.top <= 2 * h && r.right >= -w && r.left <= 2 * w) return false;
+  }
+  return true;
+}
+"""
+
+
+async def settled(page: Page, mp: MobilePage | None) -> bool:
+    """Whether the page has nothing pending that a longer real wait would let finish."""
+    if mp is not None and mp.inflight > 0:
+        return False
+    try:
+        return bool(await page.evaluate(_SETTLED_JS))
+    except PlaywrightError:
+        return False
+
+
+async def settle(page: Page, cfg: BrowserConfig, mp: MobilePage | None = None) -> int:
+    """Let the page reach its resting state after `load` (virtual timers, then a short real wait).
+
+    With ``cfg.settle_check`` the real wait ends after ``settle_check_ms`` when :func:`settled`
+    says nothing is pending (``mp`` counts requests in flight), else it runs to
+    ``real_settle_ms``. Returns the real milliseconds waited.
+    """
     if cfg.fake_clock:
         await _run_clock(page, cfg.settle_ms)
     await page.evaluate("() => window.scrollTo(0, 0)")
     with contextlib.suppress(Exception):
         await asyncio.wait_for(page.evaluate("() => document.fonts.ready.then(() => true)"), timeout=2)
     wait_ms = cfg.real_settle_ms if cfg.fake_clock else cfg.settle_ms
-    await page.wait_for_timeout(wait_ms)
+    if cfg.settle_check and cfg.settle_check_ms < wait_ms:
+        await page.wait_for_timeout(cfg.settle_check_ms)
+        if await settled(page, mp):
+            wait_ms = cfg.settle_check_ms
+        else:
+            await page.wait_for_timeout(wait_ms - cfg.settle_check_ms)
+    else:
+        await page.wait_for_timeout(wait_ms)
     if cfg.fake_clock:  # timers queued by observers/image loads during the real wait
         await _run_clock(page, 100)
+    return wait_ms
 
 
 async def freeze(page: Page) -> dict:

@@ -48,6 +48,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> dict:
         page_timeout_s=float(cfg.page_timeout_s),
         fidelity=bool(cfg.fidelity.enabled),
         fidelity_tolerance=int(cfg.fidelity.tolerance),
+        fidelity_reload=bool(cfg.fidelity.get("reload", True)),
         retry_failed=bool(cfg.retry_failed),
         skip_covered=bool(cfg.get("skip_covered", True)),
         retries=int(cfg.get("retries", 1)),

@@ -26,7 +26,7 @@ from colorgen.data.webcolor_format import RawPage, write_split, write_webcolor
 
 from . import bundle
 from .elements import PageSkipped, extract_elements
-from .fidelity import fidelity
+from .fidelity import fidelity, fidelity_in_page
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ class RunSettings:
     page_timeout_s: float = 90.0
     fidelity: bool = True
     fidelity_tolerance: int = 2
+    fidelity_reload: bool = True  # False: re-colour the page still open instead of loading it again
     retry_failed: bool = False
     skip_covered: bool = True
     retries: int = 1  # more tries, at the end of the run, for pages that timed out or errored
@@ -138,12 +139,14 @@ async def process_page(chrome: Chromium, server: StaticServer, entry: PageEntry,
         png = await first_screen_png(mp.page)
         ex = await extract_elements(mp.page, entry.page_id, server.origin, server.root,
                                     (chrome.cfg.width, chrome.cfg.height), settings.skip_covered)
-        blocked, hosts, freeze_stats = mp.blocked, dict(mp.blocked_hosts), mp.freeze_stats
+        blocked, hosts, freeze_stats, waited = mp.blocked, dict(mp.blocked_hosts), mp.freeze_stats, mp.waited_ms
+        t1 = time.perf_counter()
+        fid = None
+        if settings.fidelity and not settings.fidelity_reload:
+            fid = await fidelity_in_page(mp.page, ex.page, ex.selectors, png, settings.fidelity_tolerance)
     finally:
         await mp.close()
-    t1 = time.perf_counter()
-    fid = None
-    if settings.fidelity:
+    if settings.fidelity and settings.fidelity_reload:
         fid = await fidelity(chrome, url, server.origin, ex.page, ex.selectors, png, settings.fidelity_tolerance)
     t2 = time.perf_counter()
     meta = {
@@ -154,6 +157,7 @@ async def process_page(chrome: Chromium, server: StaticServer, entry: PageEntry,
         "blocked_requests": blocked,
         "blocked_hosts": hosts,
         "animations": freeze_stats,
+        "real_wait_ms": waited,  # the real settle wait this load took (browser.settle_check may cut it short)
         "viewport": [chrome.cfg.width, chrome.cfg.height],
         "user_agent": chrome.cfg.user_agent,
         "fidelity": fid,

@@ -1,6 +1,8 @@
 """The extraction's own test: re-render a page with only its extracted colours and compare.
 
-The page is opened afresh (same settle/freeze), a stylesheet sets every kept element's
+The page is opened afresh (same settle/freeze; ``reload=False``: the page still open from the
+extraction is re-coloured instead, half the browser time, but then a page that renders
+differently on every load goes unnoticed), a stylesheet sets every kept element's
 ``background-color`` and, for text elements, ``color`` to the recorded values (winning over
 the page's rules), and the first screen is compared with the original screenshot. A correct
 extraction (right elements, right colours, unique selectors, deterministic rendering) changes
@@ -14,8 +16,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
+from playwright.async_api import Page
 
-from colorgen.browser import Chromium, apply_colors_css
+from colorgen.browser import Chromium, apply_colors_css, first_screen_png, inject_css
 from colorgen.data.webcolor_format import RawPage
 
 
@@ -57,3 +60,11 @@ async def fidelity(chrome: Chromium, url: str, origin: str, page: RawPage, selec
     """Re-render with the extracted colours only; pixel change against the original screenshot."""
     png = await chrome.screenshot(url, origin, css=ground_truth_css(page, selectors))
     return pixel_change(original_png, png, tolerance)
+
+
+async def fidelity_in_page(page: Page, raw: RawPage, selectors: Sequence[str], original_png: bytes,
+                           tolerance: int = 0) -> dict:
+    """:func:`fidelity` on the page still open from the extraction (no second load): the
+    stylesheet is injected into it and the first screen shot again."""
+    await inject_css(page, ground_truth_css(raw, selectors))
+    return pixel_change(original_png, await first_screen_png(page), tolerance)

@@ -21,13 +21,24 @@ from pathlib import Path
 from playwright.async_api import Page
 from rich.progress import Progress
 
-from colorgen.browser import BrowserConfig, Chromium, StaticServer, first_screen_png, inject_css
+from colorgen.browser import BrowserConfig, Chromium, StaticServer, first_screen_png
 from colorgen.io import write_atomic
 from colorgen.render.contrast import audit_contrast
 
 log = logging.getLogger(__name__)
 
-_CLEAR_CSS_JS = "() => document.querySelectorAll('style[data-colorgen=\"colors\"]').forEach(s => s.remove())"
+# One round trip per colouring: drop the previous colour stylesheet, append the new one (the
+# same element inject_css appends, so the page ends up exactly as clear + inject left it).
+_SET_CSS_JS = """
+(css) => {
+  document.querySelectorAll('style[data-colorgen="colors"]').forEach(s => s.remove());
+  if (!css) return;
+  const style = document.createElement('style');
+  style.setAttribute('data-colorgen', 'colors');
+  style.textContent = css;
+  (document.head || document.documentElement).appendChild(style);
+}
+"""
 
 
 @dataclass(frozen=True)
@@ -75,9 +86,7 @@ class RenderReport:
 
 async def set_colors_css(page: Page, css: str | None) -> None:
     """Replace the injected colour stylesheet (``None``: back to the page's own colours)."""
-    await page.evaluate(_CLEAR_CSS_JS)
-    if css:
-        await inject_css(page, css)
+    await page.evaluate(_SET_CSS_JS, css or None)
 
 
 async def shoot_variants(page: Page, variants: Sequence[Variant]) -> int:
@@ -149,7 +158,8 @@ async def arender(
             while not queue.empty():
                 job = queue.get_nowait()
                 try:
-                    report.variants += await runner.run_with_retry(job)
+                    shot = await runner.run_with_retry(job)  # not `+= await`: that reads the count before awaiting
+                    report.variants += shot  # and loses the other workers' updates in between
                     report.rendered += 1
                 except Exception as err:  # a broken page must not stop the batch
                     reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
