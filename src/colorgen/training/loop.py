@@ -38,7 +38,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 from hydra.utils import to_absolute_path
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 from torch_geometric.loader import DataLoader
 
@@ -243,10 +243,28 @@ def is_better(value: float, best: float | None, mode: str) -> bool:
 # ---------------------------------------------------------------------------- the loop
 
 
+def with_model_recipe(cfg: DictConfig) -> DictConfig:
+    """``cfg`` with ``trainer.per_model.<model name>`` merged over the trainer block (and the
+    ``per_model`` table dropped), so a budget can give one model its own steps / schedule and
+    the checkpoint records the recipe that ran."""
+    per_model = cfg.trainer.get("per_model")
+    if not per_model:
+        return cfg
+    out = cfg.copy()
+    with open_dict(out):
+        trainer = out.trainer
+        own = per_model.get(str(cfg.model.name))
+        del trainer["per_model"]
+        if own:
+            out.trainer = OmegaConf.merge(trainer, own)
+    return out
+
+
 def run(cfg: DictConfig, run_dir: str | Path, progress: Progress | None = None) -> TrainResult:
     """Load the train / val splits, build the model from ``cfg.model`` and train it."""
     from colorgen.data.dataset import load_split  # the data layer is only needed for real runs
 
+    cfg = with_model_recipe(cfg)
     seed_everything(int(cfg.trainer.seed))
     train_set = load_split(cfg.data, "train")
     val_set = load_split(cfg.data, "val")
