@@ -22,6 +22,10 @@ import torch
 from omegaconf import OmegaConf
 from torch import Tensor
 
+from colorgen.data.colors import NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
+from colorgen.data.tags import NUM_TAGS
+from colorgen.data.webcolor_format import IMG_FEAT_DIM, MAX_ELEMENTS, TEXT_FEAT_DIM
+
 log = logging.getLogger(__name__)
 
 PREFIX = "model."
@@ -241,8 +245,6 @@ def convert_official(ckpt: Mapping[str, Any], ckpt_path: str | os.PathLike) -> d
 
 FID_PROBE_DRAWS = 2 * 3 * 299 * 299  # two FrechetColorDistance metrics, one dummy image each
 LOADER_SEED_DRAWS = 2  # DataLoader's _base_seed: one int64 = two 32-bit words
-# official input widths (webcolor.data.converter / dataset): tags + <UNK>, sibling orders, features
-N_TAGS, MAX_NODES, DIM_TEXT, DIM_IMAGE, N_RGB, N_ALPHA = 114, 200, 12, 13, 512, 8
 
 
 def _linear(n_in: int, n_out: int) -> int:
@@ -281,11 +283,11 @@ def construction_draws(class_path: str, init_args: Mapping[str, Any]) -> int:
     args = {**OFFICIAL_DEFAULTS, **init_args}
     d, ff, layers = int(args["d_model"]), int(args["dim_feedforward"]), int(args["num_layers"])
     mlp = _linear(2 * d, d) + _linear(d, d)
-    content = (_normal(MAX_NODES * d) + _normal(N_TAGS * d) + _linear(DIM_TEXT, d) + 2 * _linear(DIM_IMAGE, d)
+    content = (_normal(MAX_ELEMENTS * d) + _normal(NUM_TAGS * d) + _linear(TEXT_FEAT_DIM, d) + 2 * _linear(IMG_FEAT_DIM, d)
                + 2 * (d + mlp))  # h_leaf / h_root (torch.rand) and the up / down MLPs
-    style_encoder = _normal(N_RGB * d) + _normal(N_ALPHA * d) + 2 * _linear(2 * d, d) + d
+    style_encoder = _normal(NUM_RGB_CLASSES * d) + _normal(NUM_ALPHA_CLASSES * d) + 2 * _linear(2 * d, d) + d
     decoder_heads = 2 * _linear(d, d)
-    generator_heads = decoder_heads + _linear(d, N_RGB) + _linear(d, N_ALPHA)
+    generator_heads = decoder_heads + _linear(d, NUM_RGB_CLASSES) + _linear(d, NUM_ALPHA_CLASSES)
     if class_path.endswith(".NAR"):
         return content + generator_heads + _encoder_layer(d, ff)
     if class_path.endswith(".AR"):
