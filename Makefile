@@ -19,7 +19,7 @@ RESULTS ?= experiments/results/$(DATA)
 RUNS    ?= outputs/$(DATA)/table-runs
 DATA_ROOT ?= data/webpages
 
-.PHONY: setup browser test test-all lint data bench reproduce-table train-all eval-all clean
+.PHONY: setup browser test test-all lint data bench reproduce-table train-all eval-all spread clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -80,6 +80,25 @@ reproduce-table: train-all eval-all ## the published table on $(DATA) with train
 	@mkdir -p $(RESULTS)/contact_sheets
 	@for r in $(ROWS); do test ! -f $(RUNS)/$$r/contact_sheet.png || cp $(RUNS)/$$r/contact_sheet.png $(RESULTS)/contact_sheets/$$r.png; done
 	@echo "table: $(RESULTS)/table.md"
+
+# the learned rows under several seeds (issue 14): a 300-step model moves by ~0.01 accuracy between
+# seeds, so differences smaller than the spread are noise. Seed 0 reuses the table's checkpoints.
+SEEDS ?= 0 1 2
+SPREAD_MODELS := ar nar cvae
+SPREAD_ROWS := $(filter-out stats_%,$(ROWS))
+SEED_RUNS ?= outputs/$(DATA)/seed-runs
+spread: setup $(DATA_DEP) ## learned rows over $(SEEDS) (metrics=basic) -> $(RESULTS)/spread/spread.{md,json}
+	@for s in $(SEEDS); do \
+	  ck=checkpoints/$(DATA); test $$s = 0 || ck=checkpoints/$(DATA)/seeds/s$$s; \
+	  for m in $(SPREAD_MODELS); do \
+	    $(PYTHON) -m colorgen.train model=$$m trainer=$(TRAINER) data=$(DATA) $(DATA_ARGS) seed=$$s ckpt_dir=$$ck trainer.resume=true || exit 1; \
+	  done; \
+	  for r in $(SPREAD_ROWS); do \
+	    $(PYTHON) -m colorgen.eval experiment=$$r data=$(DATA) $(DATA_ARGS) size=$(TRAINER) metrics=basic seed=$$s ckpt_dir=$$ck \
+	      hydra.run.dir=$(SEED_RUNS)/s$$s/$$r || exit 1; \
+	  done; \
+	done
+	$(PYTHON) -m colorgen.spread $(addprefix $(SEED_RUNS)/s,$(SEEDS)) --out $(RESULTS)/spread
 
 bench: setup ## speed report: experiments/bench/bench.{json,md}
 	$(PYTHON) -m colorgen.bench --out experiments/bench
