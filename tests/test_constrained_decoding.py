@@ -38,6 +38,8 @@ CONFIGS = [
     DecodingConfig(top_p=1.0, temperature=1.5, contrast="aa"),
     DecodingConfig(top_k=5, top_p=1.0, contrast="aaa"),
     DecodingConfig(contrast="aaa"),
+    DecodingConfig(contrast="aa", contrast_lookahead=1.0),
+    DecodingConfig(contrast="aaa", contrast_lookahead=4.0),
 ]
 
 
@@ -85,7 +87,7 @@ def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> 
 
 
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.contrast}-p{c.top_p}-k{c.top_k}-t{c.temperature}")
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.contrast}-p{c.top_p}-k{c.top_k}-t{c.temperature}-la{c.contrast_lookahead}")
 def test_constrained_decoding_never_emits_a_failing_pair(seed: int, cfg: DecodingConfig) -> None:
     batch = with_fonts(mixed_batch(seed=seed), seed)
     for sparse in (False, True):
@@ -315,7 +317,7 @@ def test_sequence_constraint_and_decode_tree_agree_on_the_image(seed: int) -> No
     batch.bgimg_feat[:, 0] += 1.0 * (torch.rand(batch.num_nodes, generator=g) < 0.2)  # more images
     logits = list(random_logits(batch.num_nodes, seed))
     logits[3][:, 0] += 3.0  # many transparent backgrounds, so images show through
-    cfg = DecodingConfig(contrast="aa")  # greedy: both must give the same classes
+    cfg = DecodingConfig(contrast="aa", contrast_lookahead=0.0)  # greedy, parents first: the same classes
     tree = decode_tree(batch, logits, cfg, None)
     sc = SequenceConstraint(batch, cfg, None)
     dense = [torch.zeros(*sc.mask.shape, lg.size(1)).masked_scatter(sc.mask[..., None], lg) for lg in logits]
@@ -329,3 +331,36 @@ def test_sequence_constraint_and_decode_tree_agree_on_the_image(seed: int) -> No
     assert bool((seen & batch.has_text).any())  # some text is left to the model ...
     assert bool((under & ~seen & batch.has_text).any())  # ... and some under an image is judged all the same
     assert not bool(violations(batch, tree, "aa").any())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_decoding_only_failing_pages_gives_the_whole_batch_result(seed: int) -> None:
+    """Greedy: pages that already pass keep their classes; the others decode as in the whole batch."""
+    from colorgen.constrained import _decode_levels, _one_hot
+
+    batch = with_fonts(mixed_batch(seed=seed), seed)
+    logits = random_logits(batch.num_nodes, seed)
+    raw = Colors(*(lg.argmax(-1) for lg in logits))
+    g = torch.Generator().manual_seed(seed)
+    text_res, bg_res = torch.rand(batch.num_nodes, 4, generator=g), torch.rand(batch.num_nodes, 4, generator=g)
+    legible = enforce_contrast(batch, raw, "aa", text_res, bg_res)
+    failing_page = batch.batch == int(batch.batch[violations(batch, raw, "aa", text_res, bg_res)][0])
+    mixed = Colors(*(torch.where(failing_page, r, ok) for r, ok in zip(raw, legible, strict=True)))
+    cfg = DecodingConfig(contrast="aa", contrast_lookahead=0.0)
+    ks = (512, 8, 512, 8)
+    whole = _decode_levels(batch, [_one_hot(c, k) for c, k in zip(mixed, ks, strict=True)], cfg, None,
+                           Residuals(text_res, bg_res))
+    got = enforce_contrast(batch, mixed, "aa", text_res, bg_res)
+    assert all(torch.equal(a, b) for a, b in zip(got, whole, strict=True))
+    assert all(torch.equal(a[~failing_page], b[~failing_page]) for a, b in zip(got, legible, strict=True))
+    again = enforce_contrast(batch, legible, "aa", text_res, bg_res)  # nothing to do
+    assert all(torch.equal(a, b) for a, b in zip(again, legible, strict=True))
+    # on model-like logits too (greedy, parents first): skipping passing pages changes nothing
+    plain_logits = list(random_logits(batch.num_nodes, seed + 10))
+    for lg, best in zip(plain_logits, (0, 7, 511, 7), strict=True):  # black on opaque white: legible
+        lg[:, best] += 12.0
+    plain_logits[0][failing_page, 511] += 24.0  # white text on one page
+    from colorgen.constrained import _pages_failing
+
+    assert 0 < _pages_failing(batch, [lg.argmax(-1) for lg in plain_logits], "aa", Residuals()).numel() < batch.num_nodes
+    assert all(torch.equal(a, b) for a, b in zip(decode_tree(batch, plain_logits, cfg), _decode_levels(batch, plain_logits, cfg, None, None), strict=True))

@@ -14,7 +14,10 @@ when the mask leaves nothing:
 
 Backgrounds are decided parents first, so a child sees its ancestors' final colours: the tree
 generators (NAR, CVAE, Stats) decode level by level (:func:`decode_tree`), AR element by element
-(:class:`SequenceConstraint`). Colours are the ones that will be rendered: pass the residuals
+(:class:`SequenceConstraint`). Greedy tree decoding leaves pages whose best classes are already
+legible as they are, and on the others chooses each background with the text it lies under in
+view (``decoding.contrast_lookahead``, :mod:`colorgen.lookahead`), so that a section the model
+was unsure of gives way rather than the text colours it was sure of. Colours are the ones that will be rendered: pass the residuals
 (e.g. the Upsampler's) through :class:`Residuals`; without them the renderer's own rule applies
 (bin centres, alpha bins 0 / 7 fully transparent / opaque, as ``render.recolor.default_residuals``).
 With an Upsampler, whose residuals depend on the classes, run :func:`enforce_contrast` on the
@@ -39,6 +42,8 @@ from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
+from torch_geometric.data import Data
+from torch_geometric.utils import subgraph
 
 from colorgen.data.batching import to_dense
 from colorgen.data.colors import BIN_WIDTH, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
@@ -48,12 +53,14 @@ from colorgen.metrics.contrast import (
     composite,
     contrast_ratio,
     depth_levels,
+    effective_backgrounds,
     font_of,
     large_text,
     parent_index,
     relative_luminance,
     required_ratio,
     srgb_to_lab,
+    text_contrast,
     under_background_image,
 )
 
@@ -95,7 +102,9 @@ def alpha_value(alpha_cls: Tensor, res: Tensor) -> Tensor:
 
 def rendered_rgba(rgb_cls: Tensor, alpha_cls: Tensor, res: Tensor) -> Tensor:
     """The RGBA ``[n, 4]`` (alpha in [0, 1]) the page will show for these classes and residuals."""
-    rgb = rgb_palette(res)[torch.arange(rgb_cls.numel(), device=rgb_cls.device), rgb_cls]
+    # the palette entry of each row's class, without building the palette (same arithmetic)
+    r = res[:, :3].double().clamp(0, 1)
+    rgb = torch.round(BIN_WIDTH * _CLASS_BINS.to(r.device)[rgb_cls] + (BIN_WIDTH - 1) * r)
     return torch.cat([rgb, alpha_value(alpha_cls, res)[:, None]], dim=-1)
 
 
@@ -284,7 +293,31 @@ def decode_tree(
     batch: Any, logits: Any, cfg: DecodingConfig, generator: torch.Generator | None = None,
     residuals: Residuals | None = None,
 ) -> Classes:
-    """Constrained decoding of node-aligned logits, parents first, one vectorised step per tree level."""
+    """Constrained decoding of node-aligned logits, parents first, one vectorised step per tree level.
+
+    Greedy: a page whose best classes are already legible keeps them (what decoding would give
+    it, bit for bit), so only the other pages are decoded (and looked ahead on).
+    """
+    if cfg.greedy and batch.num_nodes:
+        best = tuple(lg.argmax(-1) for lg in logits)
+        nodes = _pages_failing(batch, best, str(cfg.contrast), residuals or Residuals())
+        if nodes is None:
+            return best  # type: ignore[return-value]
+        if nodes.numel() < batch.num_nodes:
+            sub_res = None if residuals is None else Residuals(
+                *(None if r is None else r[nodes] for r in (residuals.text, residuals.bg)))
+            part = _decode_levels(_pages_of(batch, nodes), tuple(lg[nodes] for lg in logits), cfg, generator, sub_res)
+            out = tuple(b.clone() for b in best)
+            for full, p in zip(out, part, strict=True):
+                full[nodes] = p
+            return out  # type: ignore[return-value]
+    return _decode_levels(batch, logits, cfg, generator, residuals)
+
+
+def _decode_levels(
+    batch: Any, logits: Any, cfg: DecodingConfig, generator: torch.Generator | None, residuals: Residuals | None,
+) -> Classes:
+    """:func:`decode_tree` on every page of ``batch``, level by level."""
     n = batch.num_nodes
     device = logits[0].device
     parent = parent_index(batch.edge_index, n).to(device)
@@ -292,6 +325,8 @@ def decode_tree(
     has_text = batch.has_text.to(device)
     own_image = background_image(batch).to(device)
     decoder = NodeDecoder(cfg, generator, residuals)
+    if cfg.greedy and cfg.contrast_lookahead > 0 and n:
+        logits = _with_lookahead(batch, logits, parent, has_text, cfg, decoder.residuals)
     out = [torch.zeros(n, dtype=torch.long, device=device) for _ in range(4)]
     eff = torch.empty(n, 3, dtype=torch.float64, device=device)
     visible = torch.zeros(n, dtype=torch.bool, device=device)  # a background image behind the text
@@ -307,6 +342,30 @@ def decode_tree(
     return tuple(out)  # type: ignore[return-value]
 
 
+def _with_lookahead(batch: Any, logits: Any, parent: Tensor, has_text: Tensor, cfg: DecodingConfig,
+                    residuals: Residuals) -> tuple[Tensor, ...]:
+    """``logits`` with the backgrounds replaced by one-hot choices of :mod:`colorgen.lookahead`."""
+    from colorgen.lookahead import lookahead_backgrounds
+
+    device = logits[0].device
+
+    def bg_rgba_of(rows: Tensor, rgb: Tensor, alpha: Tensor) -> Tensor:
+        return rendered_rgba(rgb, alpha, residuals.rows("bg", rows, alpha))
+
+    text = has_text.nonzero().squeeze(1)
+    opaque = torch.full((text.numel(),), OPAQUE, dtype=torch.long, device=device)
+    text_lum = palette_luminance(residuals.rows("text", text, opaque))
+    required = required_of(batch, str(cfg.contrast), parent).to(device)[text]  # conservative image rule
+    canvas = torch.tensor(CANVAS, dtype=torch.float64, device=device)
+    bg_rgb, bg_alpha = lookahead_backgrounds(logits, parent, batch.depth.to(device), text, required,
+                                             bg_rgba_of, text_lum, canvas, weight=cfg.contrast_lookahead)
+    return (logits[0], logits[1], _one_hot(bg_rgb, NUM_RGB_CLASSES), _one_hot(bg_alpha, NUM_ALPHA_CLASSES))
+
+
+def _one_hot(cls: Tensor, k: int) -> Tensor:
+    return torch.full((cls.numel(), k), float("-inf"), device=cls.device).scatter_(1, cls[:, None], 0.0)
+
+
 def enforce_contrast(batch: Any, colors: C, level: str, text_res: Tensor | None = None,
                      bg_res: Tensor | None = None) -> C:
     """Make given classes legible as they will be rendered with these residuals (e.g. the Upsampler's).
@@ -315,13 +374,41 @@ def enforce_contrast(batch: Any, colors: C, level: str, text_res: Tensor | None 
     nearest in CIELAB (after the fallbacks of the module docstring). Text over a background image
     visible through the final backgrounds is left as it is. Returns the same tuple type.
     """
-    one_hot = []
-    for cls, k in zip(colors, (NUM_RGB_CLASSES, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES, NUM_ALPHA_CLASSES), strict=True):
-        lg = torch.full((cls.numel(), k), float("-inf"), device=cls.device)
-        one_hot.append(lg.scatter_(1, cls[:, None], 0.0))
-    cfg = DecodingConfig(top_p=0.0, contrast=level)
-    out = decode_tree(batch, one_hot, cfg, None, Residuals(text_res, bg_res))
-    return type(colors)(*out)
+    res = Residuals(text_res, bg_res)
+    if _pages_failing(batch, colors, level, res) is None:  # the usual case after decoding with the constraint
+        return colors
+    ks = (NUM_RGB_CLASSES, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES, NUM_ALPHA_CLASSES)
+    one_hot = [_one_hot(cls, k) for cls, k in zip(colors, ks, strict=True)]
+    cfg = DecodingConfig(top_p=0.0, contrast=level, contrast_lookahead=0.0)  # the backgrounds are given
+    return type(colors)(*decode_tree(batch, one_hot, cfg, None, res))  # passing pages: as given
+
+
+def _pages_of(batch: Any, nodes: Tensor) -> Data:
+    """The whole pages holding ``nodes`` (sorted), with only what decoding reads: the tree, text
+    flags, fonts and background images (a full ``subgraph`` would copy every feature)."""
+    edge_index, _ = subgraph(nodes, batch.edge_index, relabel_nodes=True, num_nodes=batch.num_nodes)
+    size, weight = font_of(batch)
+    return Data(edge_index=edge_index, num_nodes=nodes.numel(), depth=batch.depth[nodes], has_text=batch.has_text[nodes],
+                font_size=size[nodes], font_weight=weight[nodes], batch=batch.batch[nodes],
+                bgimg_feat=background_image(batch)[nodes, None].float())
+
+
+def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals) -> Tensor | None:
+    """Nodes of the pages with a text element below its ratio as rendered (None: no such page).
+
+    The check is :class:`NodeDecoder`'s, a hair stricter (``1e-9``), so a page it lets through is
+    one that decoding would leave unchanged; pages decode independently, so only these need it.
+    """
+    t_rgb, t_a, b_rgb, b_a = colors[:4]
+    text = rendered_rgba(t_rgb, t_a, res.rows("text", None, t_a))
+    bg = rendered_rgba(b_rgb, b_a, res.rows("bg", None, b_a))
+    parent = parent_index(batch.edge_index, batch.num_nodes).to(t_rgb.device)
+    eff = effective_backgrounds(bg, parent, batch.depth.to(t_rgb.device))
+    required = required_of(batch, level, parent, bg[:, 3]).to(t_rgb.device)
+    fails = batch.has_text.to(t_rgb.device) & (required > 0) & (text_contrast(text, eff) < required + MARGIN + 1e-9)
+    if not bool(fails.any()):
+        return None
+    return torch.isin(batch.batch, batch.batch[fails].unique()).nonzero().squeeze(1)
 
 
 class SequenceConstraint:

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
-SECTIONS = ("models", "official", "extract", "render")
+SECTIONS = ("models", "official", "contrast", "extract", "render")
 
 
 def _flatten(prefix: str, value, rows: list[tuple[str, str]]) -> None:
