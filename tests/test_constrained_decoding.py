@@ -108,13 +108,17 @@ def test_given_residuals_are_the_rendered_colours(seed: int) -> None:
     assert not bool(violations(batch, colors, "aa", text_res, bg_res).any())
 
 
+def argmax_case(seed: int) -> tuple[Batch, Colors, torch.Tensor, torch.Tensor]:
+    """A batch, the best classes of random logits (many failing pairs) and random residuals."""
+    batch = with_fonts(mixed_batch(seed=seed), seed)
+    colors = Colors(*(lg.argmax(-1) for lg in random_logits(batch.num_nodes, seed)))
+    g = torch.Generator().manual_seed(seed)
+    return batch, colors, torch.rand(batch.num_nodes, 4, generator=g), torch.rand(batch.num_nodes, 4, generator=g)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_enforce_keeps_legible_choices_and_fixes_the_rest(seed: int) -> None:
-    batch = with_fonts(mixed_batch(seed=seed), seed)
-    logits = random_logits(batch.num_nodes, seed)
-    colors = Colors(*(lg.argmax(-1) for lg in logits))
-    g = torch.Generator().manual_seed(seed)
-    text_res, bg_res = torch.rand(batch.num_nodes, 4, generator=g), torch.rand(batch.num_nodes, 4, generator=g)
+    batch, colors, text_res, bg_res = argmax_case(seed)
     before = violations(batch, colors, "aa", text_res, bg_res)
     fixed = enforce_contrast(batch, colors, "aa", text_res, bg_res)
     assert isinstance(fixed, Colors)
@@ -338,11 +342,7 @@ def test_decoding_only_failing_pages_gives_the_whole_batch_result(seed: int) -> 
     """Greedy: pages that already pass keep their classes; the others decode as in the whole batch."""
     from colorgen.constrained import _decode_levels, _one_hot
 
-    batch = with_fonts(mixed_batch(seed=seed), seed)
-    logits = random_logits(batch.num_nodes, seed)
-    raw = Colors(*(lg.argmax(-1) for lg in logits))
-    g = torch.Generator().manual_seed(seed)
-    text_res, bg_res = torch.rand(batch.num_nodes, 4, generator=g), torch.rand(batch.num_nodes, 4, generator=g)
+    batch, raw, text_res, bg_res = argmax_case(seed)
     legible = enforce_contrast(batch, raw, "aa", text_res, bg_res)
     failing_page = batch.batch == int(batch.batch[violations(batch, raw, "aa", text_res, bg_res)][0])
     mixed = Colors(*(torch.where(failing_page, r, ok) for r, ok in zip(raw, legible, strict=True)))

@@ -16,10 +16,11 @@ Backgrounds are decided parents first, so a child sees its ancestors' final colo
 generators (NAR, CVAE, Stats) decode level by level (:func:`decode_tree`), AR element by element
 (:class:`SequenceConstraint`). Greedy tree decoding leaves pages whose best classes are already
 legible as they are, and on the others chooses each background with the text it lies under in
-view (``decoding.contrast_lookahead``, :mod:`colorgen.lookahead`), so that a section the model
-was unsure of gives way rather than the text colours it was sure of. Colours are the ones that will be rendered: pass the residuals
-(e.g. the Upsampler's) through :class:`Residuals`; without them the renderer's own rule applies
-(bin centres, alpha bins 0 / 7 fully transparent / opaque, as ``render.recolor.default_residuals``).
+view (``decoding.contrast_lookahead``, :mod:`colorgen.lookahead`), so that a box the model was
+unsure of gives way rather than the text colours it was sure of.
+
+Colours are the ones that will be rendered: pass the residuals (e.g. the Upsampler's) through
+:class:`Residuals`; without them the renderer's own rule applies (bin centres, alpha bins 0 / 7 fully transparent / opaque, as ``render.recolor.default_residuals``).
 With an Upsampler, whose residuals depend on the classes, run :func:`enforce_contrast` on the
 final classes with the residuals that will be rendered: it keeps every legible choice and moves
 only the failing ones, so the rendered page is legible exactly.
@@ -408,7 +409,10 @@ def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals) -> Tenso
     fails = batch.has_text.to(t_rgb.device) & (required > 0) & (text_contrast(text, eff) < required + MARGIN + 1e-9)
     if not bool(fails.any()):
         return None
-    return torch.isin(batch.batch, batch.batch[fails].unique()).nonzero().squeeze(1)
+    page = getattr(batch, "batch", None)
+    if page is None:  # a single page
+        return torch.arange(batch.num_nodes, device=t_rgb.device)
+    return torch.isin(page, page[fails].unique()).nonzero().squeeze(1)
 
 
 class SequenceConstraint:

@@ -8,13 +8,17 @@ wrong ones: on the real test pages, NAR + AA lost 689 correct text colours this 
 
 So, greedy only, each background is chosen among the model's ``top_k`` (colour, alpha) pairs by
 
-    painted * log p(background) + weight * sum over the text it lies under of (best legible log p(text) - max log p(text))
+    painted * log p(background)
+      + weight * sum over the text it lies under of (best legible log p(text) - max log p(text))
 
 i.e. the model's own belief in the background, counted once per element it paints (its subtree:
 a proxy of area, so that a whole page or section gives way only for much text), plus what each
-text element seen on it would have to give up to be legible there. Measured on the test pages
-(NAR): without the area term whole pages turned dark and Pixel-FCD went from 116 to 258; with it, 144. The text an element's background lies under: its own, and every
-descendant's whose path to it has no opaque background (predicted backgrounds in between are the
+text element seen on it would have to give up to be legible there. On the test pages (NAR),
+without the area term whole pages turned dark and Pixel-FCD went from 116 to 258; with it, 144
+(``experiments/contrast/lookahead.md``).
+
+The text an element's background lies under: its own, and every descendant's whose path to it has
+no opaque background (predicted backgrounds in between are the
 model's best guesses, composited: a descendant's backdrop is an affine function of this one).
 Text is taken as opaque here, and the image rule is the conservative one; the legibility itself
 is still guaranteed by :func:`colorgen.constrained.decode_tree`, which runs after this with the
@@ -43,7 +47,7 @@ class LegibleLookup:
     """For text elements: log p lost to legibility on a backdrop of given luminance.
 
     Tabulated once per element on a grid of backdrop luminances, uniform in ``log(L + 0.05)``
-    (what contrast ratios are made of): ``GRID`` points put neighbours 1.2 % apart in ratio, and a
+    (what contrast ratios are made of): ``GRID`` points put neighbours 0.6 % apart in ratio, and a
     query is one gather instead of a search over the 512 classes.
     """
 
