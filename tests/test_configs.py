@@ -189,3 +189,30 @@ def test_from_cfg_checks_plain_dicts_with_the_same_schema():
         DecodingConfig.from_cfg({"top_pp": 0.9})
     with pytest.raises(ValidationError, match="high"):
         DecodingConfig.from_cfg({"top_p": "high"})
+
+
+def test_make_spread_commands_compose() -> None:
+    """`make spread` trains and evaluates with overrides Hydra accepts (seed, ckpt_dir, experiment)."""
+    import shlex
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.fail("make is not installed")
+    out = subprocess.run(["make", "-n", "spread", "SEEDS=0 1", "DATA=webpages"], cwd=CONF.parent,
+                         capture_output=True, text=True, check=True).stdout
+    script = out.replace("\\\n", " ")
+    calls = [c for c in script.split(";") if "-m colorgen." in c]
+    entries = {}
+    for call in calls:
+        words = shlex.split(call.strip())
+        i = words.index("-m")
+        entries.setdefault(words[i + 1].removeprefix("colorgen."), []).append(
+            [w for w in words[i + 2:] if "=" in w and not w.startswith(("|", "$"))])
+    assert {"train", "eval", "spread"} <= set(entries)
+    for entry in ("train", "eval"):
+        for overrides in entries[entry]:
+            overrides = [o.replace("$m", "nar").replace("$r", "nar").replace("$ck", "checkpoints/webpages/seeds/s1")
+                         .replace("$s", "1") for o in overrides if not o.startswith("hydra.")]
+            cfg = _compose(entry, overrides)
+            assert cfg.seed == 1 and str(cfg.ckpt_dir) == "checkpoints/webpages/seeds/s1"
