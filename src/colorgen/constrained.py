@@ -54,14 +54,13 @@ from colorgen.metrics.contrast import (
     composite,
     contrast_ratio,
     depth_levels,
-    effective_backgrounds,
     font_of,
     large_text,
     parent_index,
     relative_luminance,
     required_ratio,
     srgb_to_lab,
-    text_contrast,
+    tree_contrast,
     under_background_image,
 )
 
@@ -304,15 +303,24 @@ def decode_tree(
         nodes = _pages_failing(batch, best, str(cfg.contrast), residuals or Residuals())
         if nodes is None:
             return best  # type: ignore[return-value]
-        if nodes.numel() < batch.num_nodes:
-            sub_res = None if residuals is None else Residuals(
-                *(None if r is None else r[nodes] for r in (residuals.text, residuals.bg)))
-            part = _decode_levels(_pages_of(batch, nodes), tuple(lg[nodes] for lg in logits), cfg, generator, sub_res)
-            out = tuple(b.clone() for b in best)
-            for full, p in zip(out, part, strict=True):
-                full[nodes] = p
-            return out  # type: ignore[return-value]
+        return _decode_pages(batch, logits, cfg, generator, residuals, nodes, best)
     return _decode_levels(batch, logits, cfg, generator, residuals)
+
+
+def _decode_pages(
+    batch: Any, logits: Any, cfg: DecodingConfig, generator: torch.Generator | None, residuals: Residuals | None,
+    nodes: Tensor, keep: Any,
+) -> Classes:
+    """Decode only the pages of ``nodes`` (sorted, whole pages); every other node keeps ``keep``."""
+    if nodes.numel() == batch.num_nodes:
+        return _decode_levels(batch, logits, cfg, generator, residuals)
+    sub_res = None if residuals is None else Residuals(
+        *(None if r is None else r[nodes] for r in (residuals.text, residuals.bg)))
+    part = _decode_levels(_pages_of(batch, nodes), tuple(lg[nodes] for lg in logits), cfg, generator, sub_res)
+    out = tuple(k.clone() for k in keep)
+    for full, p in zip(out, part, strict=True):
+        full[nodes] = p
+    return out  # type: ignore[return-value]
 
 
 def _decode_levels(
@@ -376,12 +384,13 @@ def enforce_contrast(batch: Any, colors: C, level: str, text_res: Tensor | None 
     visible through the final backgrounds is left as it is. Returns the same tuple type.
     """
     res = Residuals(text_res, bg_res)
-    if _pages_failing(batch, colors, level, res) is None:  # the usual case after decoding with the constraint
+    nodes = _pages_failing(batch, colors, level, res)
+    if nodes is None:  # the usual case after decoding with the constraint
         return colors
     ks = (NUM_RGB_CLASSES, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES, NUM_ALPHA_CLASSES)
     one_hot = [_one_hot(cls, k) for cls, k in zip(colors, ks, strict=True)]
     cfg = DecodingConfig(top_p=0.0, contrast=level, contrast_lookahead=0.0)  # the backgrounds are given
-    return type(colors)(*decode_tree(batch, one_hot, cfg, None, res))  # passing pages: as given
+    return type(colors)(*_decode_pages(batch, one_hot, cfg, None, res, nodes, colors[:4]))  # passing pages: as given
 
 
 def _pages_of(batch: Any, nodes: Tensor) -> Data:
@@ -404,9 +413,9 @@ def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals) -> Tenso
     text = rendered_rgba(t_rgb, t_a, res.rows("text", None, t_a))
     bg = rendered_rgba(b_rgb, b_a, res.rows("bg", None, b_a))
     parent = parent_index(batch.edge_index, batch.num_nodes).to(t_rgb.device)
-    eff = effective_backgrounds(bg, parent, batch.depth.to(t_rgb.device))
+    ratio, _ = tree_contrast(text, bg, parent, batch.depth.to(t_rgb.device))
     required = required_of(batch, level, parent, bg[:, 3]).to(t_rgb.device)
-    fails = batch.has_text.to(t_rgb.device) & (required > 0) & (text_contrast(text, eff) < required + MARGIN + 1e-9)
+    fails = batch.has_text.to(t_rgb.device) & (required > 0) & (ratio < required + MARGIN + 1e-9)
     if not bool(fails.any()):
         return None
     page = getattr(batch, "batch", None)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any
 
 from colorgen.columns import COLUMNS, Column
 from colorgen.io import write_atomic
-from colorgen.table import MISSING, find_metrics_files, load_metrics
+from colorgen.table import MISSING, _number, find_metrics_files, load_metrics
 
 # columns whose spread is worth a line: every table column that a seed run can carry
 SPREAD_COLUMNS: tuple[Column, ...] = COLUMNS
@@ -61,12 +60,6 @@ class SpreadRow:
     columns: dict[str, Spread] = field(default_factory=dict)
 
 
-def _finite(v: Any) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        return None
-    return float(v)
-
-
 def spread_rows(runs: Sequence[Sequence[dict[str, Any]]]) -> list[SpreadRow]:
     """``runs[i]``: the metric dicts of seed folder ``i``. One row per ``row`` key, in first-seen order.
 
@@ -84,7 +77,7 @@ def spread_rows(runs: Sequence[Sequence[dict[str, Any]]]) -> list[SpreadRow]:
             row = rows.setdefault(key, SpreadRow(key, str(m.get("label") or key)))
             row.seeds.append(m.get("seed", i))
             for c in SPREAD_COLUMNS:
-                v = _finite(m.get(c.key))
+                v = _number(m.get(c.key))
                 if v is not None:
                     values.setdefault(key, {}).setdefault(c.key, []).append(v)
     for key, row in rows.items():

@@ -29,7 +29,7 @@ ROWS: dict[str, tuple[str, DecodingConfig]] = {
 TARGET = 0.5  # constrained pages/s over unconstrained pages/s
 
 
-def _model(name: str, ckpt_dir: Path, train: Any) -> tuple[torch.nn.Module, str]:
+def _model(name: str, ckpt_dir: Path, data_cfg: Any) -> tuple[torch.nn.Module, str]:
     from colorgen.models import AR, CVAE, NAR, Stats
     from colorgen.training.checkpoint import load_model
 
@@ -39,8 +39,9 @@ def _model(name: str, ckpt_dir: Path, train: Any) -> tuple[torch.nn.Module, str]
     torch.manual_seed(0)
     if name == "stats":
         from colorgen.data.batching import make_loader
+        from colorgen.data.dataset import load_split
 
-        return Stats().fit(make_loader(train, 64)).eval(), "fresh (fitted on the training split)"
+        return Stats().fit(make_loader(load_split(data_cfg, "train"), 64)).eval(), "fresh (fitted on the training split)"
     size = {"d_model": 128, "n_layers": 2, "n_heads": 4, "d_ff": 256}
     return {"nar": NAR, "cvae": CVAE, "ar": AR}[name](**size).eval(), "fresh (size=cpu, untrained)"
 
@@ -70,7 +71,7 @@ def run(quick: bool = False, data: str = "webpages", repeats: int | None = None)
                            "upsampler": str(up_path.relative_to(ckpt_dir.parents[1])) if upsampler is not None else "none",
                            "target": TARGET}
     for row, (name, plain) in ROWS.items():
-        model, source = _model(name, ckpt_dir, None if name != "stats" else load_split(cfg, "train"))
+        model, source = _model(name, ckpt_dir, cfg)
         aa = dataclasses.replace(plain, contrast="aa")
         _seconds(model, test[:8], aa, upsampler)  # warm-up
         t_plain, t_aa = [], []
