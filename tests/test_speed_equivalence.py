@@ -150,3 +150,7 @@ def test_speed_bench_reports_figures_against_the_official_references(tmp_path) -
     assert "| content_encoder_fwd_bwd (s) | 0.225 |" in table and "2026-11-27" in table
     with pytest.raises(ValueError, match="unknown figure"):
         run(None, threads=1, repeats=1, only=("nonsense",))
+    fast = run(None, threads=1, repeats=1, bf16=True, only=("train_step_upsampler",), dropout_rng="bits")
+    assert fast["dropout_rng"] == "bits" and fast["precision"] == "bf16 autocast"
+    assert set(fast["bf16_loss_change"]) == {n for n in REFERENCES if n.startswith("train_step_")}
+    assert "dropout masks: bits" in format_table(fast)

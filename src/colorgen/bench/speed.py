@@ -16,7 +16,7 @@ import argparse
 import contextlib
 import statistics
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from torch_geometric.data import Batch
 
 from colorgen.decoding import DecodingConfig
 from colorgen.models import AR, CVAE, NAR, ColorUpsampler, ContentEncoder
+from colorgen.training.fast import DROPOUT_RNGS, training_precision, use_dropout_rng
 
 PAPER_SIZE = {"d_model": 256, "n_layers": 4, "n_heads": 8, "d_ff": 512, "dropout": 0.1}
 BATCH_PAGES = 32
@@ -97,16 +98,15 @@ def median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> floa
     return statistics.median(times)
 
 
-@contextlib.contextmanager
-def _precision(bf16: bool) -> Iterator[None]:
+def _precision(bf16: bool) -> contextlib.AbstractContextManager[None]:
     """bf16 autocast on CPU (AMX matmuls) when asked; fp32 otherwise."""
-    with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
-        yield
+    return training_precision("bf16" if bf16 else "fp32", torch.device("cpu"))
 
 
-def train_step_seconds(cls: type, batch: Batch, repeats: int, bf16: bool = False) -> float:
+def train_step_seconds(cls: type, batch: Batch, repeats: int, bf16: bool = False, dropout_rng: str = "torch") -> float:
     torch.manual_seed(0)
     model = cls(**PAPER_SIZE).train()
+    use_dropout_rng(model, dropout_rng)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
     def step() -> None:
@@ -176,6 +176,7 @@ def run(
     repeats: int = 5,
     bf16: bool = False,
     only: tuple[str, ...] | None = None,
+    dropout_rng: str = "torch",
 ) -> dict[str, Any]:
     """Every figure of issue 12 (or those named in ``only``) with its official reference."""
     previous = torch.get_num_threads()
@@ -186,7 +187,7 @@ def run(
         rows: dict[str, Any] = {}
         for name in names:
             if name in TRAIN_MODELS:
-                value = train_step_seconds(TRAIN_MODELS[name], batch, repeats, bf16)
+                value = train_step_seconds(TRAIN_MODELS[name], batch, repeats, bf16, dropout_rng)
             elif name in GENERATE_MODELS:
                 value = generation_pages_per_s(GENERATE_MODELS[name], batch, max(1, repeats // 2), bf16)
             elif name == "content_encoder_fwd_bwd":
@@ -200,6 +201,7 @@ def run(
             "batch_elements": int(batch.num_nodes),
             "threads": threads,
             "precision": "bf16 autocast" if bf16 else "fp32",
+            "dropout_rng": dropout_rng,
             "reference": f"official numbers measured {REFERENCE_DATE} on {REFERENCE_MACHINE}",
             "figures": rows,
         }
@@ -214,7 +216,7 @@ def format_table(result: Mapping[str, Any]) -> str:
     """Markdown table of :func:`run`'s figures, with its provenance lines."""
     lines = [
         f"Pages: {result['pages']} ({result['batch_pages']} pages, {result['batch_elements']} elements); "
-        f"{result['threads']} threads; {result['precision']}.",
+        f"{result['threads']} threads; {result['precision']}; dropout masks: {result.get('dropout_rng', 'torch')}.",
         f"Reference: {result['reference']}.",
         "",
         "| measure | official | colorgen before | colorgen now | x official | target | met |",
@@ -239,12 +241,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast (AMX); reports the loss change")
     parser.add_argument("--only", nargs="*", choices=tuple(REFERENCES))
+    parser.add_argument("--dropout-rng", default="torch", choices=DROPOUT_RNGS, help="trainer.dropout_rng of the training steps")
     args = parser.parse_args(argv)
     data_cfg = None
     if args.data_root:
         data_cfg = {"name": "webcolor", "root": args.data_root, "hdf5": "webcolor_v1.1.hdf5",
                     "split_file": "webcolor_split_v1.1.json", "cache_dir": args.cache_dir}
-    result = run(data_cfg, args.threads, args.repeats, args.bf16, tuple(args.only) if args.only else None)
+    result = run(data_cfg, args.threads, args.repeats, args.bf16, tuple(args.only) if args.only else None,
+                 args.dropout_rng)
     print(format_table(result))  # entry point: the table is the output
 
 

@@ -8,7 +8,8 @@
    run sees exactly the batches the uninterrupted run would have seen; ``trainer.augment``
    recolours them on the fly (:mod:`.augment`, seeded by ``(seed, step)``);
 3. steps: loss (with the ``trainer.loss`` switches, :mod:`.losses`, and the tree-encoder
-   regularisation of ``trainer.encoder_reg``, :mod:`.regularize`) -> backward -> gradient
+   regularisation of ``trainer.encoder_reg``, :mod:`.regularize`; opt-in cheaper steps of
+   ``trainer.dropout_rng`` / ``trainer.precision``, :mod:`.fast`) -> backward -> gradient
    clipping -> AdamW;
 4. every ``val_every`` steps (and at the end) validates (:func:`validate`: loss, forward
    accuracy and the table's generation metrics, macro F and FCD, no browser) and writes
@@ -49,6 +50,7 @@ from colorgen.models.base import scored, target_classes
 
 from .augment import augment_batch
 from .checkpoint import build_model, checkpoint_paths, load_checkpoint, save_checkpoint
+from .fast import PRECISIONS, training_precision, use_dropout_rng
 from .loggers import make_logger
 from .losses import loss_options, options_from_cfg
 from .regularize import attach_encoder_regularisation
@@ -296,6 +298,9 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
     _check_selection(kind, select_best, val_set, tr.get("val_max_pages"))
     loss_opts = options_from_cfg(tr.get("loss"), train_set) if kind == "generator" else None
     augment_cfg = tr.get("augment") if kind != "stats" else None
+    precision = str(tr.get("precision", "fp32"))
+    if precision not in PRECISIONS:
+        raise ValueError(f"trainer.precision={precision!r}: choose from {PRECISIONS}")
     max_minutes = tr.get("max_minutes")
     deadline = None if max_minutes is None else time.monotonic() + 60.0 * float(max_minutes)
 
@@ -357,6 +362,7 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
     try:
         if kind != "stats":
             reg_handle = attach_encoder_regularisation(model, tr.get("encoder_reg"))
+            use_dropout_rng(model, str(tr.get("dropout_rng", "torch")))
         if kind == "stats":
             # -- Stats: one counting pass over the training split, nothing to optimise ---
             model.fit(DataLoader(train_set, batch_size=batch_size, shuffle=False))
@@ -377,7 +383,7 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
                 lr = lr_at(step, tr)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                with loss_options(loss_opts):
+                with loss_options(loss_opts), training_precision(precision, device):
                     out = model.loss(batch)
                 optimizer.zero_grad(set_to_none=True)
                 out["loss"].backward()
