@@ -6,8 +6,16 @@ import pytest
 import torch
 from torch import nn
 
+import colorgen.training.fast as fast
 from colorgen.models import NAR
-from colorgen.training.fast import BitsDropout, bits_keep_scale, training_precision, use_dropout_rng
+from colorgen.models.transformer import MultiheadAttention
+from colorgen.training.fast import (
+    BitsDropout,
+    attention_with_bits_dropout,
+    bits_keep_scale,
+    training_precision,
+    use_dropout_rng,
+)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.03])
@@ -46,9 +54,11 @@ def test_use_dropout_rng_swaps_every_dropout_and_keeps_the_checkpoint_format():
     model = NAR(d_model=32, n_layers=1, n_heads=2, d_ff=64)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     n_dropout = sum(type(m) is nn.Dropout for m in model.modules())
+    n_attention = sum(isinstance(m, MultiheadAttention) for m in model.modules())
     assert use_dropout_rng(model, "torch") == 0
-    assert use_dropout_rng(model, "bits") == n_dropout > 0
+    assert use_dropout_rng(model, "bits") == n_dropout + n_attention and n_dropout > 0 and n_attention > 0
     assert not any(type(m) is nn.Dropout for m in model.modules())
+    assert all(m.dropout_rng == "bits" for m in model.modules() if isinstance(m, MultiheadAttention))
     after = model.state_dict()
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
     with pytest.raises(ValueError, match="dropout_rng"):
@@ -65,3 +75,35 @@ def test_training_precision_autocasts_only_for_bf16():
     assert linear(x).dtype == torch.float32
     with pytest.raises(ValueError, match="precision"), training_precision("fp16", torch.device("cpu")):
         pass
+
+
+@pytest.mark.parametrize("boolean_mask", [True, False])
+def test_attention_with_bits_dropout_is_sdpa_with_the_drawn_mask(boolean_mask, monkeypatch):
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 3, 5, 4), torch.randn(2, 3, 7, 4), torch.randn(2, 3, 7, 4)
+    allowed = torch.rand(2, 1, 5, 7) > 0.3
+    allowed[..., 0] = True  # every query sees a key
+    mask = allowed if boolean_mask else torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf"))
+    monkeypatch.setattr(fast, "bits_keep_scale", lambda shape, p, device, dtype: torch.ones(shape, dtype=dtype))
+    no_drop = attention_with_bits_dropout(q, k, v, mask, 0.3)
+    torch.testing.assert_close(no_drop, torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+    monkeypatch.undo()
+    torch.manual_seed(7)
+    dropped = attention_with_bits_dropout(q, k, v, mask, 0.3)
+    torch.manual_seed(7)
+    scale = bits_keep_scale(torch.Size([2, 3, 5, 7]), 0.3, q.device, q.dtype)
+    probs = torch.softmax((q @ k.transpose(-1, -2) / 2).masked_fill(~allowed, float("-inf")), -1)
+    torch.testing.assert_close(dropped, (probs * scale) @ v)
+
+
+def test_bits_dropout_reaches_the_attention_of_a_training_model():
+    torch.manual_seed(0)
+    attn = MultiheadAttention(8, 2, dropout=0.5).train()
+    x = torch.randn(1, 6, 8)
+    eval_before = attn.eval()(x, x, None)
+    torch.manual_seed(3)
+    torch_masks = attn.train()(x, x, None)
+    use_dropout_rng(attn, "bits")
+    torch.manual_seed(3)
+    assert not torch.allclose(torch_masks, attn(x, x, None))
+    assert torch.equal(attn.eval()(x, x, None), eval_before)  # evaluation never drops

@@ -79,6 +79,7 @@ class MultiheadAttention(nn.Module):
             raise ValueError(f"d_model {d_model} is not divisible by n_heads {n_heads}")
         self.n_heads = n_heads
         self.dropout = dropout
+        self.dropout_rng = "torch"  # "bits": colorgen.training.fast.use_dropout_rng
         self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model))
         self.out_proj = nn.Linear(d_model, d_model)
@@ -98,9 +99,17 @@ class MultiheadAttention(nn.Module):
         k, v = F.linear(x, self.in_proj_weight[d:], self.in_proj_bias[d:]).chunk(2, dim=-1)
         return self._heads(k), self._heads(v)
 
-    def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
+    def _sdpa(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
+        """Attention with this module's dropout; masks from 64-bit draws under ``trainer.dropout_rng=bits``."""
         p = self.dropout if self.training else 0.0
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        if p > 0.0 and self.dropout_rng == "bits":
+            from colorgen.training.fast import attention_with_bits_dropout
+
+            return attention_with_bits_dropout(q, k, v, mask, p)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
+        out = self._sdpa(q, k, v, mask)
         b, _, n, _ = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(b, n, -1))
 
@@ -127,12 +136,11 @@ class MultiheadAttention(nn.Module):
         """Packed ``[N, 3d]`` q/k/v -> packed ``[N, d]``; only the softmax sees a padded layout,
         one per attention group of similar-length pages (``masks`` per group)."""
         rows = torch.cat([qkv, qkv.new_zeros(1, qkv.size(1))])  # row N: the zero padding row
-        p = self.dropout if self.training else 0.0
         outs = []
         for group, mask in zip(packing.groups, masks, strict=True):
             b, length = group.key_padding_mask.shape
             x = rows.index_select(0, group.slots).view(b, length, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
-            out = F.scaled_dot_product_attention(x[0], x[1], x[2], attn_mask=mask, dropout_p=p)
+            out = self._sdpa(x[0], x[1], x[2], mask)
             outs.append(out.transpose(1, 2).reshape(b * length, -1))
         return self.out_proj(torch.cat(outs).index_select(0, packing.gather))
 

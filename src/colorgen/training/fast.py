@@ -11,7 +11,8 @@ them on is a different run, not a faster copy of the same one.
   four 16-bit numbers: a quarter of the generator calls, and no per-element float draw. The drop
   probability is rounded to a multiple of 1/65,536 (0.1 -> 0.100006). Masks come from the global
   torch generator, whose state checkpoints save, so seeded runs repeat and resumed runs continue.
-  Dropout inside attention (``scaled_dot_product_attention``) keeps torch's own draws.
+  Attention dropout draws the same way: attention then runs as matmul + softmax (what
+  ``scaled_dot_product_attention`` does on CPU whenever it drops out).
 - ``precision: bf16`` -- the training forward pass runs under ``torch.autocast`` in bfloat16;
   weights, gradients and optimizer stay fp32, validation and generation stay fp32.
 """
@@ -52,8 +53,18 @@ class BitsDropout(nn.Dropout):
         return x * scale
 
 
+def attention_with_bits_dropout(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, p: float) -> Tensor:
+    """``scaled_dot_product_attention(q, k, v, mask, dropout_p=p)`` with masks of :func:`bits_keep_scale`."""
+    scores = q @ k.transpose(-1, -2) * q.size(-1) ** -0.5
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+    probs = torch.softmax(scores, dim=-1)
+    return (probs * bits_keep_scale(probs.shape, p, probs.device, probs.dtype)) @ v
+
+
 def use_dropout_rng(model: nn.Module, rng: str) -> int:
-    """Make every plain ``nn.Dropout`` of ``model`` draw its masks with ``rng``; returns how many.
+    """Make every plain ``nn.Dropout`` of ``model`` (and the dropout inside its attention modules)
+    draw its masks with ``rng``; returns how many dropout sites changed.
 
     ``torch`` leaves the model as it is. The swap changes the class only (no parameters or
     buffers), so checkpoints are unchanged and load into either kind.
@@ -66,6 +77,9 @@ def use_dropout_rng(model: nn.Module, rng: str) -> int:
     for module in model.modules():
         if type(module) is nn.Dropout:
             module.__class__ = BitsDropout
+            swapped += 1
+        elif getattr(module, "dropout_rng", None) == "torch":  # colorgen.models.transformer.MultiheadAttention
+            module.dropout_rng = rng
             swapped += 1
     return swapped
 
