@@ -128,13 +128,15 @@ def test_greedy_decoding_that_drops_finished_pages_equals_the_full_batch_loop() 
 
 
 def test_speed_bench_reports_figures_against_the_official_references(tmp_path) -> None:
-    from colorgen.bench.speed import REFERENCES, format_table, load_batch, run
+    from colorgen.bench.speed import REFERENCES, format_table, load_batch, load_batches, run
     from webcolor_fixtures import write_fixture_dataset
 
     cfg = write_fixture_dataset(tmp_path, n_pages=60, max_elements=12)
     cfg.pop("pages")
     batch, source = load_batch(cfg, pages=4)
     assert source.startswith("real:") and batch.num_graphs == 4
+    batches, _ = load_batches(cfg, 3, pages=4)
+    assert [b.page_id for b in batches[:1]] == [batch.page_id] and len({tuple(b.page_id) for b in batches}) == 3
     _, source = load_batch({**cfg, "root": str(tmp_path / "missing")}, pages=4)
     assert source.startswith("synthetic (real data unavailable")
 

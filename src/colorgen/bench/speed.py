@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -66,8 +67,9 @@ TRAIN_MODELS: dict[str, type] = {
 GENERATE_MODELS: dict[str, type] = {"generate_nar": NAR, "generate_cvae": CVAE, "generate_ar_greedy": AR}
 
 
-def load_batch(data_cfg: Mapping[str, Any] | None, pages: int = BATCH_PAGES) -> tuple[Batch, str]:
-    """The first ``pages`` training pages of ``data_cfg``, or synthetic ones; and where they came from."""
+def load_batches(data_cfg: Mapping[str, Any] | None, count: int = 1, pages: int = BATCH_PAGES) -> tuple[list[Batch], str]:
+    """``count`` batches of ``pages`` consecutive training pages of ``data_cfg`` (or synthetic ones),
+    and where they came from. Several batches have several shapes, as training sees them."""
     if data_cfg is not None:
         from colorgen.data.dataset import load_split
 
@@ -76,14 +78,21 @@ def load_batch(data_cfg: Mapping[str, Any] | None, pages: int = BATCH_PAGES) -> 
         except (FileNotFoundError, OSError, ValueError) as err:
             source = f"synthetic (real data unavailable: {err})"
         else:
-            if len(split) >= pages:
-                return Batch.from_data_list([split[i] for i in range(pages)]), f"real: {data_cfg['root']}"
+            if len(split) >= pages * count:
+                return [Batch.from_data_list([split[i] for i in range(b * pages, (b + 1) * pages)])
+                        for b in range(count)], f"real: {data_cfg['root']}"
             source = f"synthetic (only {len(split)} real training pages at {data_cfg['root']})"
     else:
         source = "synthetic (no data given)"
     from colorgen.bench.models import realistic_batch
 
-    return realistic_batch(pages, 41, seed=0), source
+    return [realistic_batch(pages, 41, seed=b) for b in range(count)], source
+
+
+def load_batch(data_cfg: Mapping[str, Any] | None, pages: int = BATCH_PAGES) -> tuple[Batch, str]:
+    """The first ``pages`` training pages of ``data_cfg``, or synthetic ones; and where they came from."""
+    batches, source = load_batches(data_cfg, 1, pages)
+    return batches[0], source
 
 
 def median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
@@ -103,16 +112,19 @@ def _precision(bf16: bool) -> contextlib.AbstractContextManager[None]:
     return training_precision("bf16" if bf16 else "fp32", torch.device("cpu"))
 
 
-def train_step_seconds(cls: type, batch: Batch, repeats: int, bf16: bool = False, dropout_rng: str = "torch") -> float:
+def train_step_seconds(cls: type, batch: Batch | list[Batch], repeats: int, bf16: bool = False,
+                       dropout_rng: str = "torch") -> float:
+    """Median seconds of an AdamW step; a list of batches is cycled through, one per step."""
     torch.manual_seed(0)
     model = cls(**PAPER_SIZE).train()
     use_dropout_rng(model, dropout_rng)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    batches = itertools.cycle(batch if isinstance(batch, list) else [batch])
 
     def step() -> None:
         opt.zero_grad()
         with _precision(bf16):
-            loss = model.loss(batch)["loss"]
+            loss = model.loss(next(batches))["loss"]
         loss.backward()
         opt.step()
 
