@@ -103,3 +103,10 @@ def test_decoding_yaml_files(name: str, top_p: float, greedy: bool) -> None:
     assert dec.top_p == top_p and dec.top_k == 0 and dec.temperature == 1.0
     assert dec.greedy is greedy
     assert DecodingConfig.from_cfg(None) == DecodingConfig()
+
+
+def test_rest_level_follows_contrast_and_its_switch():
+    assert DecodingConfig().rest_level is None  # published: the renderer changes nothing
+    assert DecodingConfig(contrast="aa").rest_level == "aa"
+    assert DecodingConfig(contrast="AAA").rest_level == "aaa"
+    assert DecodingConfig(contrast="aa", contrast_rest=False).rest_level is None

@@ -286,26 +286,33 @@ def test_runs_scored_together_open_each_page_once(real_data, tmp_path, monkeypat
         return await run_job(self, job)
 
     monkeypatch.setattr(screenshots._Runner, "run_job", counting)
-    runs = [VisualRun("exact", exact, tmp_path / "exact"), VisualRun("black", black, tmp_path / "black")]
+    runs = [VisualRun("exact", exact, tmp_path / "exact"), VisualRun("black", black, tmp_path / "black"),
+            VisualRun("exact+rest", exact, tmp_path / "exact_rest", rest="aa")]
     data = {"name": "webpages", "root": str(real_data), "corpus": str(WEBPAGES)}
-    m_exact, m_black = score_runs(runs, data, {"workers": 2, "contact_pages": 2})
+    m_exact, m_black, m_rest = score_runs(runs, data, {"workers": 2, "contact_pages": 2})
     assert sorted(opened) == sorted(ids)  # one page open serves both runs (and the ground truth)
-    assert m_exact["visual_runs_shared"] == 2 and m_exact["visual_pages"] == m_black["visual_pages"] == 4
+    assert m_exact["visual_runs_shared"] == 3 and m_exact["visual_pages"] == m_black["visual_pages"] == 4
     assert m_exact["contrast_pages_pct"] == m_exact["contrast_real_pages_pct"]
     assert m_exact["pixel_fcd"] == pytest.approx(m_exact["pixel_fcd_real"])
     assert m_black["contrast_elements_per_page"] > m_black["contrast_real_elements_per_page"]
     assert m_black["pixel_fcd"] > m_exact["pixel_fcd"]
+    # the true colours, and legible text where no colour rule reaches: the real pages' own failures
+    # there (below the first screen, text outside the tree) are gone, the truth's stay
+    assert m_rest["contrast_real_elements_per_page"] == m_exact["contrast_real_elements_per_page"] > 0
+    assert m_rest["contrast_elements_per_page"] < m_exact["contrast_elements_per_page"]
+    assert m_rest["contrast_first_screen_elements_per_page"] <= m_exact["contrast_first_screen_elements_per_page"]
     for run in runs:
         assert (run.out_dir / "contact_sheet.png").is_file()
 
     # the CLI over saved runs: cached renders, so nothing opens; visual.json beside metrics.json
     for run in runs:
-        run.generated.save(run.out_dir / "generated.npz", {"label": run.label, "data": data, "visual": {"workers": 2}})
+        run.generated.save(run.out_dir / "generated.npz",
+                           {"label": run.label, "data": data, "visual": {"workers": 2}, "rest": run.rest})
         (run.out_dir / "metrics.json").write_text(json.dumps({"row": run.label, "generate_seconds": 1.5}))
     opened.clear()
     visual_cli.main([str(r.out_dir) for r in runs])
     assert opened == []
-    for run, before in zip(runs, (m_exact, m_black), strict=True):
+    for run, before in zip(runs, (m_exact, m_black, m_rest), strict=True):
         assert json.loads((run.out_dir / "metrics.json").read_text()) == {"row": run.label, "generate_seconds": 1.5}
         m = read_run_metrics(run.out_dir / "metrics.json")
         assert m["row"] == run.label and m["eval_seconds"] == pytest.approx(1.5 + m["visual_seconds"])

@@ -151,9 +151,8 @@ def colorize(cfg: DictConfig, out_dir: Path) -> dict:
     src = load_page(cfg, browser)
     model, _, _ = load_generator(cfg)
     upsampler = load_upsampler(cfg) if cfg.upsampler else None
-    samples, deterministic = sample_colors(
-        model, upsampler, src.data, DecodingConfig.from_cfg(cfg.decoding), cfg.num_samples, cfg.seed
-    )
+    decoding = DecodingConfig.from_cfg(cfg.decoding)
+    samples, deterministic = sample_colors(model, upsampler, src.data, decoding, cfg.num_samples, cfg.seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     html, codec = _read_html(src.html_path)
     base = src.html_path.parent.as_uri() + "/"
@@ -163,7 +162,7 @@ def colorize(cfg: DictConfig, out_dir: Path) -> dict:
         css = page_css(src.selectors, colors, src.data.page_id)
         write_atomic(out_dir / f"sample_{k}.css", css.encode())
         write_atomic(out_dir / f"sample_{k}.html", recolored_html(html, css, base).encode(codec, errors="replace"))
-        variants.append(Variant(css, out_dir / f"sample_{k}.png", out_dir / f"sample_{k}.axe.json"))
+        variants.append(Variant(css, out_dir / f"sample_{k}.png", out_dir / f"sample_{k}.axe.json", decoding.rest_level))
         text, bg = colors.css_values()
         record.append([{"selector": s, "background_color": b, "text_color": t}
                        for s, b, t in zip(src.selectors, bg, text, strict=True)])

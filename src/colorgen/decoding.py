@@ -36,6 +36,14 @@ class DecodingConfig:
     # background. 2 chosen on the validation split: NAR + AA acc RGB 0.777 at 0, 0.776 at 0.5,
     # 0.780 at 1, 0.782 at 2, 0.782 at 4 (NAR 0.790); acc alpha 0.929, 0.926, 0.922, 0.916, 0.909
     contrast_lookahead: float = 2.0
+    # with contrast, the rendered page's text that no model colours (below the first screen, left
+    # out of the tree) is made legible in the browser too (colorgen/render/legible_rest.js)
+    contrast_rest: bool = True
+
+    @property
+    def rest_level(self) -> str | None:
+        """The contrast level the renderer applies to the text no model colours (None: none)."""
+        return self.contrast if self.contrast and self.contrast_rest else None
 
     def __post_init__(self) -> None:
         if isinstance(self.contrast, str):

@@ -53,7 +53,8 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
         metrics = score(generated)
         generate_seconds = round(time.perf_counter() - start, 2)
         visual_settings = OmegaConf.to_container(cfg.visual, resolve=True)
-        generated.save(out_dir / "generated.npz", {"label": row, "data": data, "visual": visual_settings})
+        generated.save(out_dir / "generated.npz", {"label": row, "data": data, "visual": visual_settings,
+                                                      "rest": dec.rest_level})
         eval_seconds = round(time.perf_counter() - start, 2)
         metrics |= {
             "row": row,

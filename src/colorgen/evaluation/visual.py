@@ -73,6 +73,7 @@ class VisualRun:
     label: str
     generated: Generated
     out_dir: Path
+    rest: str | None = None  # contrast level for the page text no model colours (DecodingConfig.rest_level)
 
 
 def _out(folder: Path, page_id: str, key: str, suffix: str) -> Path:
@@ -114,11 +115,11 @@ def plan_renders(
                 variants[pid] = [Variant(css, truth[pid].png, truth[pid].audit)]
             b = bundles[pid]
             css = page_css(b.selectors, pred_pages[i], pid)
-            key = render_key(b.source, css, salt)
+            key = render_key(b.source, css if run.rest is None else f"{css}/* rest {run.rest} */", salt)
             # generated screenshots are only compared for test2 (FCD never compares a page with itself)
             fake[pid] = Rendered(_out(gen_dir, pid, key, ".png") if g.is_test2[i] else None,
                                  _out(gen_dir, pid, key, ".axe.json"))
-            variants[pid].append(Variant(css, fake[pid].png, fake[pid].audit))
+            variants[pid].append(Variant(css, fake[pid].png, fake[pid].audit, run.rest))
     if missing:
         log.warning("%d pages have no extracted bundle under %s (not rendered), e.g. %s",
                     len(missing), pages.serve_root, sorted(missing)[:3])
@@ -250,8 +251,10 @@ def score_runs(runs: Sequence[VisualRun], data: Mapping, settings: Mapping | Non
 def visual_metrics(cfg: DictConfig, generated: Generated, out_dir: str | Path, progress: Progress | None = None) -> dict[str, float]:
     """The visual metrics of one eval run (``cfg``: its data, model, decoding, visual blocks)."""
     data = data_config(cfg.data)
-    label = str(cfg.get("row") or row_key(cfg.model.name, DecodingConfig.from_cfg(cfg.get("decoding"))))
-    (metrics,) = score_runs([VisualRun(label, generated, Path(out_dir))], data, visual_settings(cfg), progress)
+    dec = DecodingConfig.from_cfg(cfg.get("decoding"))
+    label = str(cfg.get("row") or row_key(cfg.model.name, dec))
+    run = VisualRun(label, generated, Path(out_dir), dec.rest_level)
+    (metrics,) = score_runs([run], data, visual_settings(cfg), progress)
     return metrics
 
 
@@ -264,7 +267,8 @@ def load_run(run_dir: Path) -> tuple[VisualRun, dict, dict]:
     generated, meta = Generated.load(npz)
     if "text_res" not in generated.pred:
         log.warning("%s has no upsampler residuals: its pages are rendered with colour-bin centres", npz)
-    return VisualRun(meta.get("label") or run_dir.name, generated, run_dir), read_run_metrics(metrics), meta
+    run = VisualRun(meta.get("label") or run_dir.name, generated, run_dir, meta.get("rest"))
+    return run, read_run_metrics(metrics), meta
 
 
 def score_dirs(run_dirs: Sequence[Path], workers: int | None = None, progress: Progress | None = None) -> list[dict]:

@@ -10,28 +10,37 @@ load is recorded and skipped (after one retry on a fresh browser if the browser 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 from playwright.async_api import Page
 from rich.progress import Progress
 
 from colorgen.browser import BrowserConfig, Chromium, StaticServer, first_screen_png
+from colorgen.constrained import MARGIN
 from colorgen.io import write_atomic
 from colorgen.render.contrast import audit_contrast
 
 log = logging.getLogger(__name__)
 
-# One round trip per colouring: drop the previous colour stylesheet, append the new one (the
-# same element inject_css appends, so the page ends up exactly as clear + inject left it).
+# One round trip per colouring: undo the previous colouring (its stylesheet, and the inline colours
+# legible_rest.js set), append the new stylesheet (the same element inject_css appends, so the
+# page ends up exactly as clear + inject left it).
 _SET_CSS_JS = """
 (css) => {
   document.querySelectorAll('style[data-colorgen="colors"]').forEach(s => s.remove());
+  document.querySelectorAll('[data-colorgen-rest]').forEach(el => {
+    const [value, priority] = JSON.parse(el.getAttribute('data-colorgen-rest'));
+    if (value) el.style.setProperty('color', value, priority); else el.style.removeProperty('color');
+    el.removeAttribute('data-colorgen-rest');
+  });
   if (!css) return;
   const style = document.createElement('style');
   style.setAttribute('data-colorgen', 'colors');
@@ -48,6 +57,7 @@ class Variant:
     css: str | None
     png: Path | None = None
     audit: Path | None = None  # JSON from :func:`colorgen.render.contrast.audit_contrast`
+    rest: str | None = None  # contrast level for the text no colour rule sets (legible_rest.js); None = as the page has it
 
     def outputs(self) -> list[Path]:
         return [p for p in (self.png, self.audit) if p is not None]
@@ -84,9 +94,19 @@ class RenderReport:
 
 
 
-async def set_colors_css(page: Page, css: str | None) -> None:
-    """Replace the injected colour stylesheet (``None``: back to the page's own colours)."""
+async def set_colors_css(page: Page, css: str | None, rest: str | None = None) -> dict | None:
+    """Replace the injected colour stylesheet (``None``: back to the page's own colours); with
+    ``rest`` (``aa`` / ``aaa``) also make the text no rule colours legible (``legible_rest.js``:
+    returns how many elements it checked and changed)."""
     await page.evaluate(_SET_CSS_JS, css or None)
+    if rest is None:
+        return None
+    return await page.evaluate(_legible_rest_js(), {"level": rest, "margin": MARGIN})
+
+
+@functools.cache
+def _legible_rest_js() -> str:
+    return files("colorgen.render").joinpath("legible_rest.js").read_text()
 
 
 async def shoot_variants(page: Page, variants: Sequence[Variant]) -> int:
@@ -95,7 +115,7 @@ async def shoot_variants(page: Page, variants: Sequence[Variant]) -> int:
     for v in variants:
         if v.done():
             continue
-        await set_colors_css(page, v.css)
+        await set_colors_css(page, v.css, v.rest)
         if v.png is not None:
             write_atomic(v.png, await first_screen_png(page))
         if v.audit is not None:

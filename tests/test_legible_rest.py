@@ -1,0 +1,56 @@
+"""Text no model colours is made legible in the page (legible_rest.js), and undone per colouring (browser)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# #tree and #treetext are "extracted" (the colour stylesheet names them); the rest is not
+PAGE = """<!doctype html><html><head><meta name="viewport" content="width=device-width">
+<style>body{margin:0;font:16px sans-serif} p,span{margin:4px;display:block}</style></head><body>
+<div id="tree"><p id="treetext">coloured by the model</p>
+  <span id="below" style="color:#444">left out of the tree: dark grey</span>
+  <span id="big" style="color:#555;font-size:30px">large grey</span></div>
+<div id="img" style="background-image:linear-gradient(#000,#000)"><span id="onimg" style="color:#111">over an image</span></div>
+<p id="ok" style="color:#000">black on white</p>
+<div style="height:2000px"></div><p id="far" style="color:#ccc">light grey far below</p>
+</body></html>"""
+# the model made the section black (and its own text white)
+CSS = "#tree { background-color: rgb(0, 0, 0) !important; } #treetext { color: rgb(255, 255, 255) !important; }"
+COLOR_OF = "(ids) => ids.map(id => getComputedStyle(document.getElementById(id)).color)"
+
+
+def test_legible_rest_fixes_only_the_uncoloured_failing_text_and_is_undone(tmp_path) -> None:
+    from colorgen.browser import Chromium, StaticServer
+    from colorgen.render.contrast import audit_contrast
+    from colorgen.render.screenshots import set_colors_css
+
+    (tmp_path / "index.html").write_text(PAGE)
+    ids = ["treetext", "below", "big", "onimg", "ok", "far"]
+
+    async def run():
+        async with StaticServer(tmp_path) as server, Chromium() as chrome:
+            mp = await chrome.open(server.url("index.html"), server.origin)
+            try:
+                page, out = mp.page, {}
+                out["plain"] = (await set_colors_css(page, CSS), await page.evaluate(COLOR_OF, ids), await audit_contrast(page))
+                out["rest"] = (await set_colors_css(page, CSS, "aa"), await page.evaluate(COLOR_OF, ids), await audit_contrast(page))
+                out["again"] = (await set_colors_css(page, CSS), await page.evaluate(COLOR_OF, ids), await audit_contrast(page))
+                return out
+            finally:
+                await mp.close()
+
+    out = asyncio.run(run())
+    counts, colors, audit = out["rest"]
+    plain_counts, plain_colors, plain_audit = out["plain"]
+    assert plain_counts is None and plain_colors[1] == "rgb(68, 68, 68)"
+    assert plain_audit["violations"] >= 3  # dark grey on black, large grey on black, light grey on white
+    # changed: the dark grey and the large grey on the black section, the light grey far below
+    assert counts["changed"] == 3 and counts["checked"] == 4  # onimg (image) and treetext (a rule) are not checked
+    assert colors[0] == plain_colors[0] and colors[3] == plain_colors[3] and colors[4] == plain_colors[4]
+    assert colors[1] != plain_colors[1] and colors[2] != plain_colors[2] and colors[5] != plain_colors[5]
+    assert audit["violations"] == 0, audit["nodes"]
+    assert out["again"][1] == plain_colors and out["again"][2]["violations"] == plain_audit["violations"]
