@@ -54,3 +54,28 @@ def test_legible_rest_fixes_only_the_uncoloured_failing_text_and_is_undone(tmp_p
     assert colors[1] != plain_colors[1] and colors[2] != plain_colors[2] and colors[5] != plain_colors[5]
     assert audit["violations"] == 0, audit["nodes"]
     assert out["again"][1] == plain_colors and out["again"][2]["violations"] == plain_audit["violations"]
+
+
+def test_recolored_html_with_rest_makes_the_text_legible_when_opened(tmp_path) -> None:
+    """colorize's saved sample_*.html carry the script: opened on their own they look like the audit."""
+    from colorgen.browser import Chromium, StaticServer
+    from colorgen.render.contrast import audit_contrast
+    from colorgen.render.recolor import recolored_html
+
+    (tmp_path / "plain.html").write_text(recolored_html(PAGE, CSS))
+    (tmp_path / "rest.html").write_text(recolored_html(PAGE, CSS, rest="aa"))
+
+    async def run():
+        async with StaticServer(tmp_path) as server, Chromium() as chrome:
+            out = {}
+            for name in ("plain", "rest"):
+                mp = await chrome.open(server.url(f"{name}.html"), server.origin)
+                try:
+                    out[name] = (await mp.page.evaluate(COLOR_OF, ["below"]), await audit_contrast(mp.page))
+                finally:
+                    await mp.close()
+            return out
+
+    out = asyncio.run(run())
+    assert out["plain"][0] == ["rgb(68, 68, 68)"] and out["plain"][1]["violations"] >= 3
+    assert out["rest"][0] != out["plain"][0] and out["rest"][1]["violations"] == 0

@@ -161,7 +161,7 @@ def colorize(cfg: DictConfig, out_dir: Path) -> dict:
     for k, colors in enumerate(samples):
         css = page_css(src.selectors, colors, src.data.page_id)
         write_atomic(out_dir / f"sample_{k}.css", css.encode())
-        write_atomic(out_dir / f"sample_{k}.html", recolored_html(html, css, base).encode(codec, errors="replace"))
+        write_atomic(out_dir / f"sample_{k}.html", recolored_html(html, css, base, decoding.rest_level).encode(codec, errors="replace"))
         variants.append(Variant(css, out_dir / f"sample_{k}.png", out_dir / f"sample_{k}.axe.json", decoding.rest_level))
         text, bg = colors.css_values()
         record.append([{"selector": s, "background_color": b, "text_color": t}

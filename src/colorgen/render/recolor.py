@@ -8,10 +8,13 @@ page's CSS, shared with extraction's fidelity check). Values come from the one c
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.resources import files
 
 import numpy as np
 
@@ -105,9 +108,25 @@ _HEAD_RE = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
 _HEAD_END_RE = re.compile(r"</head\s*>", re.IGNORECASE)
 
 
-def recolored_html(html: str, css: str, base_href: str | None = None) -> str:
+@functools.cache
+def legible_rest_js() -> str:
+    """``legible_rest.js``: a function of ``{level, margin}`` that makes the text no colour rule sets legible."""
+    return files("colorgen.render").joinpath("legible_rest.js").read_text()
+
+
+def legible_rest_args(level: str) -> dict:
+    from colorgen.constrained import MARGIN  # the constraint's own safety margin
+
+    return {"level": level, "margin": MARGIN}
+
+
+def recolored_html(html: str, css: str, base_href: str | None = None, rest: str | None = None) -> str:
     """The page's HTML with the colour stylesheet inlined (and a ``<base>`` so that its relative
-    CSS/images still load from the original folder when the copy is opened elsewhere)."""
+    CSS/images still load from the original folder when the copy is opened elsewhere); with
+    ``rest`` (a contrast level) also the script that makes the other text legible once loaded."""
+    if rest is not None:
+        html += (f'\n<script data-colorgen="rest">addEventListener("load", () => ({legible_rest_js()})'
+                 f'({json.dumps(legible_rest_args(rest))}));</script>\n')
     style = f'<style data-colorgen="colors">\n{css}</style>\n'
     base = f'<base href="{base_href}">\n' if base_href else ""
     m = _HEAD_RE.search(html)

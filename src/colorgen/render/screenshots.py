@@ -10,23 +10,21 @@ load is recorded and skipped (after one retry on a fresh browser if the browser 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 
 from playwright.async_api import Page
 from rich.progress import Progress
 
 from colorgen.browser import BrowserConfig, Chromium, StaticServer, first_screen_png
-from colorgen.constrained import MARGIN
 from colorgen.io import write_atomic
 from colorgen.render.contrast import audit_contrast
+from colorgen.render.recolor import legible_rest_args, legible_rest_js
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +99,7 @@ async def set_colors_css(page: Page, css: str | None, rest: str | None = None) -
     await page.evaluate(_SET_CSS_JS, css or None)
     if rest is None:
         return None
-    return await page.evaluate(_legible_rest_js(), {"level": rest, "margin": MARGIN})
-
-
-@functools.cache
-def _legible_rest_js() -> str:
-    return files("colorgen.render").joinpath("legible_rest.js").read_text()
+    return await page.evaluate(legible_rest_js(), legible_rest_args(rest))
 
 
 async def shoot_variants(page: Page, variants: Sequence[Variant]) -> int:
