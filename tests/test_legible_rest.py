@@ -16,6 +16,7 @@ PAGE = """<!doctype html><html><head><meta name="viewport" content="width=device
   <span id="big" style="color:#555;font-size:30px">large grey</span></div>
 <div id="img" style="background-image:linear-gradient(#000,#000)"><span id="onimg" style="color:#111">over an image</span></div>
 <p id="ok" style="color:#000">black on white</p>
+<input id="send" type="submit" value="Send" style="color:#fff;background:#8f8;border:0">
 <div style="height:2000px"></div><p id="far" style="color:#ccc">light grey far below</p>
 </body></html>"""
 # the model made the section black (and its own text white)
@@ -29,7 +30,7 @@ def test_legible_rest_fixes_only_the_uncoloured_failing_text_and_is_undone(tmp_p
     from colorgen.render.screenshots import set_colors_css
 
     (tmp_path / "index.html").write_text(PAGE)
-    ids = ["treetext", "below", "big", "onimg", "ok", "far"]
+    ids = ["treetext", "below", "big", "onimg", "ok", "far", "send"]
 
     async def run():
         async with StaticServer(tmp_path) as server, Chromium() as chrome:
@@ -47,11 +48,11 @@ def test_legible_rest_fixes_only_the_uncoloured_failing_text_and_is_undone(tmp_p
     counts, colors, audit = out["rest"]
     plain_counts, plain_colors, plain_audit = out["plain"]
     assert plain_counts is None and plain_colors[1] == "rgb(68, 68, 68)"
-    assert plain_audit["violations"] >= 3  # dark grey on black, large grey on black, light grey on white
-    # changed: the dark grey and the large grey on the black section, the light grey far below
-    assert counts["changed"] == 3 and counts["checked"] == 4  # onimg (image) and treetext (a rule) are not checked
+    assert plain_audit["violations"] >= 4  # dark grey on black, large grey on black, light grey on white, the button
+    # changed: the dark grey and the large grey on the black section, the light grey far below, the button
+    assert counts["changed"] == 4 and counts["checked"] == 5  # onimg (image) and treetext (a rule) are not checked
     assert colors[0] == plain_colors[0] and colors[3] == plain_colors[3] and colors[4] == plain_colors[4]
-    assert colors[1] != plain_colors[1] and colors[2] != plain_colors[2] and colors[5] != plain_colors[5]
+    assert all(colors[i] != plain_colors[i] for i in (1, 2, 5, 6))
     assert audit["violations"] == 0, audit["nodes"]
     assert out["again"][1] == plain_colors and out["again"][2]["violations"] == plain_audit["violations"]
 

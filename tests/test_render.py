@@ -25,7 +25,7 @@ from colorgen.extract.fidelity import pixel_change
 from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
 from colorgen.render import screenshots
 from colorgen.render.contact_sheet import contact_sheet, save_contact_sheet
-from colorgen.render.recolor import PageColors, page_css, recolored_html, render_key, split_pages
+from colorgen.render.recolor import PageColors, page_css, recolored_html, render_key, rest_key, split_pages
 from colorgen.render.screenshots import RenderJob, Variant, render
 
 FIXTURES = Path(__file__).parent / "fixtures" / "render"
@@ -159,6 +159,8 @@ def test_split_pages_is_node_aligned():
 def test_render_key_changes_with_css():
     assert render_key("a.html", "x") != render_key("a.html", "y")
     assert render_key("a.html", "x") == render_key("a.html", "x")
+    # renders with the legible-rest script are cached apart, per level and per version of the script
+    assert rest_key(None) == "" and rest_key("aa") != rest_key("aaa") and "rest aa" in rest_key("aa")
 
 
 def test_recolored_html_keeps_the_page_and_inlines_the_css():

@@ -37,7 +37,7 @@ from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
 from colorgen.progress import progress_bar
 from colorgen.render.contact_sheet import save_contact_sheet
 from colorgen.render.contrast import AUDIT_FORMAT, axe_version
-from colorgen.render.recolor import page_css, render_key, split_pages
+from colorgen.render.recolor import page_css, render_key, rest_key, split_pages
 from colorgen.render.screenshots import RenderJob, RenderReport, Variant, render
 
 from .generate import Generated
@@ -115,7 +115,7 @@ def plan_renders(
                 variants[pid] = [Variant(css, truth[pid].png, truth[pid].audit)]
             b = bundles[pid]
             css = page_css(b.selectors, pred_pages[i], pid)
-            key = render_key(b.source, css if run.rest is None else f"{css}/* rest {run.rest} */", salt)
+            key = render_key(b.source, css + rest_key(run.rest), salt)
             # generated screenshots are only compared for test2 (FCD never compares a page with itself)
             fake[pid] = Rendered(_out(gen_dir, pid, key, ".png") if g.is_test2[i] else None,
                                  _out(gen_dir, pid, key, ".axe.json"))

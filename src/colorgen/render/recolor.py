@@ -114,6 +114,13 @@ def legible_rest_js() -> str:
     return files("colorgen.render").joinpath("legible_rest.js").read_text()
 
 
+def rest_key(level: str | None) -> str:
+    """What a render's cache key adds for ``legible_rest.js`` at ``level``: the level and the script's hash."""
+    if level is None:
+        return ""
+    return f"/* rest {level} {hashlib.sha256(legible_rest_js().encode()).hexdigest()[:12]} */"
+
+
 def legible_rest_args(level: str) -> dict:
     from colorgen.constrained import MARGIN  # the constraint's own safety margin
 
