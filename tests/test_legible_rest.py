@@ -17,6 +17,7 @@ PAGE = """<!doctype html><html><head><meta name="viewport" content="width=device
 <div id="img" style="background-image:linear-gradient(#000,#000)"><span id="onimg" style="color:#111">over an image</span></div>
 <p id="ok" style="color:#000">black on white</p>
 <input id="send" type="submit" value="Send" style="color:#fff;background:#8f8;border:0">
+<input id="name" type="text" placeholder="Your name" style="color:#bbb;background:#fff;border:0">
 <div style="height:2000px"></div><p id="far" style="color:#ccc">light grey far below</p>
 </body></html>"""
 # the model made the section black (and its own text white)
@@ -30,7 +31,7 @@ def test_legible_rest_fixes_only_the_uncoloured_failing_text_and_is_undone(tmp_p
     from colorgen.render.screenshots import set_colors_css
 
     (tmp_path / "index.html").write_text(PAGE)
-    ids = ["treetext", "below", "big", "onimg", "ok", "far", "send"]
+    ids = ["treetext", "below", "big", "onimg", "ok", "far", "send", "name"]
 
     async def run():
         async with StaticServer(tmp_path) as server, Chromium() as chrome:
@@ -48,11 +49,11 @@ def test_legible_rest_fixes_only_the_uncoloured_failing_text_and_is_undone(tmp_p
     counts, colors, audit = out["rest"]
     plain_counts, plain_colors, plain_audit = out["plain"]
     assert plain_counts is None and plain_colors[1] == "rgb(68, 68, 68)"
-    assert plain_audit["violations"] >= 4  # dark grey on black, large grey on black, light grey on white, the button
-    # changed: the dark grey and the large grey on the black section, the light grey far below, the button
-    assert counts["changed"] == 4 and counts["checked"] == 5  # onimg (image) and treetext (a rule) are not checked
+    assert plain_audit["violations"] >= 5  # dark grey on black, large grey on black, light grey on white, 2 fields
+    # changed: the dark grey and the large grey on the black section, the light grey far below, the button, the field
+    assert counts["changed"] == 5 and counts["checked"] == 6  # onimg (image) and treetext (a rule) are not checked
     assert colors[0] == plain_colors[0] and colors[3] == plain_colors[3] and colors[4] == plain_colors[4]
-    assert all(colors[i] != plain_colors[i] for i in (1, 2, 5, 6))
+    assert all(colors[i] != plain_colors[i] for i in (1, 2, 5, 6, 7))
     assert audit["violations"] == 0, audit["nodes"]
     assert out["again"][1] == plain_colors and out["again"][2]["violations"] == plain_audit["violations"]
 
@@ -78,5 +79,5 @@ def test_recolored_html_with_rest_makes_the_text_legible_when_opened(tmp_path) -
             return out
 
     out = asyncio.run(run())
-    assert out["plain"][0] == ["rgb(68, 68, 68)"] and out["plain"][1]["violations"] >= 3
+    assert out["plain"][0] == ["rgb(68, 68, 68)"] and out["plain"][1]["violations"] >= 5
     assert out["rest"][0] != out["plain"][0] and out["rest"][1]["violations"] == 0

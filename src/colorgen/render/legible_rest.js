@@ -1,6 +1,6 @@
 // Legible text where no model chose the colour (decoding.contrast_rest; colorgen.render.legible_rest).
 //
-// Extraction keeps only the first screen, so a page's other text (below it, button inputs, elements
+// Extraction keeps only the first screen, so a page's other text (below it, form fields, elements
 // left out of the tree) keeps the page's own colour on the backgrounds the model gave its
 // ancestors. Here, after the colour stylesheet is in place, every visible element with its own
 // text whose colour no stylesheet rule sets is checked as colorgen's tree model checks text (its
@@ -41,8 +41,11 @@
     }
     return layers.reduceRight((below, top) => over(top, below), [255, 255, 255]);
   };
-  const buttonInput = (el) => el.tagName === "INPUT" && ["submit", "button", "reset"].includes(el.type) && el.value.trim();
-  const ownText = (el) => buttonInput(el) || [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+  // form fields show text too: a button's value, a text field's value or placeholder
+  const TEXT_FIELDS = ["text", "email", "search", "tel", "url", "password", "number", "submit", "button", "reset"];
+  const fieldText = (el) => (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && TEXT_FIELDS.includes(el.type)))
+    && (el.value.trim() || (el.placeholder || "").trim());
+  const ownText = (el) => fieldText(el) || [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
   let checked = 0, changed = 0;
   for (const el of document.body ? document.body.querySelectorAll("*") : []) {
     if (colored.has(el) || !ownText(el)) continue;
