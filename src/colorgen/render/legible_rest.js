@@ -1,4 +1,4 @@
-// Legible text where no model chose the colour (decoding.contrast_rest; colorgen.render.legible_rest).
+// Legible text where no model chose the colour (decoding.contrast_rest; loaded by colorgen.render.recolor).
 //
 // Extraction keeps only the first screen, so a page's other text (below it, form fields, elements
 // left out of the tree) keeps the page's own colour on the backgrounds the model gave its
