@@ -135,13 +135,15 @@ def palette_luminance(res: Tensor) -> Tensor:
     return weighted[:, 0, bins[:, 0]] + weighted[:, 1, bins[:, 1]] + weighted[:, 2, bins[:, 2]]
 
 
-def _ratios(alpha: Tensor, eff: Tensor, res: Tensor) -> Tensor:
-    """Contrast ``[n, 512]`` of every class (rendered with ``res``, at ``alpha``) over opaque ``eff [n, 3]``."""
+def _ratios(alpha: Tensor, eff: Tensor, res: Tensor, opaque_lum: Tensor | None = None) -> Tensor:
+    """Contrast ``[n, 512]`` of every class (rendered with ``res``, at ``alpha``) over opaque ``eff [n, 3]``.
+
+    ``opaque_lum``: :func:`palette_luminance` of ``res`` when the caller has it (it does not depend on alpha)."""
     lum_bg = relative_luminance(eff)[:, None]
     opaque = alpha >= 1.0
     lum = torch.empty(len(alpha), NUM_RGB_CLASSES, dtype=torch.float64, device=eff.device)
     if bool(opaque.any()):  # the common case: no palette, no power function
-        lum[opaque] = palette_luminance(res[opaque])
+        lum[opaque] = palette_luminance(res[opaque]) if opaque_lum is None else opaque_lum[opaque]
     if bool((~opaque).any()):
         pal, a = rgb_palette(res[~opaque]), alpha[~opaque]
         fg = composite(torch.cat([pal, a[:, None, None].expand(-1, pal.size(1), 1)], -1), eff[~opaque][:, None, :])
@@ -163,10 +165,27 @@ class NodeDecoder:
             raise ValueError("NodeDecoder needs a contrast level (decoding.contrast = aa / aaa)")
         self.cfg, self.generator = cfg, generator
         self.residuals = residuals or Residuals()
+        self.text_lum: tuple[Tensor, Tensor] | None = None  # (node -> row, palette_luminance rows), see text_luminance
+
+    def text_luminance(self, text_nodes: Tensor, num_nodes: int) -> Tensor:
+        """:func:`palette_luminance` of the text residuals of ``text_nodes`` ``[m, 512]``, computed once
+        and kept for the rows decoded later (it depends on the residual's colour only, not its alpha)."""
+        opaque = torch.full((text_nodes.numel(),), OPAQUE, dtype=torch.long, device=text_nodes.device)
+        lum = palette_luminance(self.residuals.rows("text", text_nodes, opaque))
+        slot = torch.full((num_nodes,), -1, dtype=torch.long, device=text_nodes.device)
+        slot[text_nodes] = torch.arange(text_nodes.numel(), device=text_nodes.device)
+        self.text_lum = (slot, lum)
+        return lum
+
+    def _kept_luminance(self, rows: Tensor | None) -> Tensor | None:
+        if self.text_lum is None or rows is None:
+            return None
+        slot, lum = self.text_lum
+        return lum[slot[rows]]
 
     def __call__(
         self, logits: Any, below: Tensor, has_text: Tensor, required: Tensor, rows: Tensor | None = None,
-        own_image: Tensor | None = None, image_behind: Tensor | None = None,
+        own_image: Tensor | None = None, image_behind: Tensor | None = None, drawn: Classes | None = None,
     ) -> tuple[Classes, Tensor, Tensor]:
         """Classes for the rows of ``logits`` (4 tensors, Colors order), their effective backgrounds
         and whether a background image is visible behind their text ``[n]`` bool.
@@ -175,18 +194,22 @@ class NodeDecoder:
         residuals (``None`` = the residuals are already row-aligned); ``own_image``: the element
         carries a background image; ``image_behind``: an image is visible behind the parent's
         content (``None`` = no image). Where an image is visible the text is not constrained.
+        ``drawn``: greedy only, the rows' argmax classes when the caller has them (the same draws).
         """
         lg_text_rgb, lg_text_alpha, lg_bg_rgb, lg_bg_alpha = logits
         g = self.generator
-        ta = sample(lg_text_alpha, self.cfg, g)
-        ba = sample(lg_bg_alpha, self.cfg, g)
-        bc = sample(lg_bg_rgb, self.cfg, g)
+        if drawn is not None:
+            ta, ba, bc = drawn[1].clone(), drawn[3], drawn[2].clone()
+        else:
+            ta = sample(lg_text_alpha, self.cfg, g)
+            ba = sample(lg_bg_alpha, self.cfg, g)
+            bc = sample(lg_bg_rgb, self.cfg, g)
         bres = self.residuals.rows("bg", rows, ba)
         eff = composite(rendered_rgba(bc, ba, bres), below.double())
         visible = _image_visible(own_image, image_behind, alpha_value(ba, bres))
         tc = torch.zeros_like(bc)
         plain = (~has_text).nonzero().squeeze(1)
-        tc[plain] = sample(lg_text_rgb[plain], self.cfg, g)
+        tc[plain] = drawn[0][plain] if drawn is not None else sample(lg_text_rgb[plain], self.cfg, g)
         t = has_text.nonzero().squeeze(1)
         if t.numel() == 0:
             return (tc, ta, bc, ba), eff, visible
@@ -194,12 +217,14 @@ class NodeDecoder:
         need = required[t].double().masked_fill(visible[t], 0.0) + MARGIN
         ta_t = ta[t].clone()
         tres = self.residuals.rows("text", t_rows, ta_t)
-        ratio = _ratios(alpha_value(ta_t, tres), eff[t], tres)
+        t_lum = self._kept_luminance(t_rows)
+        ratio = _ratios(alpha_value(ta_t, tres), eff[t], tres, t_lum)
         none = ~(ratio >= need[:, None]).any(1)
         if bool(none.any()):  # 1. the drawn alpha is too faint for any colour: opaque text
             ta_t[none] = OPAQUE
             tres = self.residuals.rows("text", t_rows, ta_t)
-            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), eff[t[none]], tres[none])
+            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), eff[t[none]], tres[none],
+                                  None if t_lum is None else t_lum[none])
             none = ~(ratio >= need[:, None]).any(1)
         if bool(none.any()):  # 2. no text colour can work here: change the element's background
             fix = t[none]
@@ -210,7 +235,8 @@ class NodeDecoder:
             bc[fix], ba[fix] = new_bc, new_ba
             bres = self.residuals.rows("bg", rows, ba)
             eff = composite(rendered_rgba(bc, ba, bres), below.double())
-            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), eff[fix], tres[none])
+            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), eff[fix], tres[none],
+                                  None if t_lum is None else t_lum[none])
         legible = ratio >= need[:, None]
         masked = lg_text_rgb[t].masked_fill(~legible, float("-inf"))
         ok = torch.isfinite(masked).any(1)
@@ -334,26 +360,36 @@ def _decode_levels(
     has_text = batch.has_text.to(device)
     own_image = background_image(batch).to(device)
     decoder = NodeDecoder(cfg, generator, residuals)
+    text = has_text.nonzero().squeeze(1)
+    text_lum = decoder.text_luminance(text, n)
     if cfg.greedy and cfg.contrast_lookahead > 0 and n:
-        logits = _with_lookahead(batch, logits, parent, has_text, cfg, decoder.residuals)
+        logits = _with_lookahead(batch, logits, parent, text, text_lum, cfg, decoder.residuals)
     out = [torch.zeros(n, dtype=torch.long, device=device) for _ in range(4)]
     eff = torch.empty(n, 3, dtype=torch.float64, device=device)
     visible = torch.zeros(n, dtype=torch.bool, device=device)  # a background image behind the text
-    for level in depth_levels(batch.depth.to(device)):
+    levels = depth_levels(batch.depth.to(device))
+    # the logits in level order once, so that each level reads slices; greedy draws once for all
+    order, sizes = torch.cat(levels), [lv.numel() for lv in levels]
+    in_order = [lg[order] for lg in logits]
+    by_level = [lg.split(sizes) for lg in in_order]
+    drawn = [lg.argmax(-1).split(sizes) for lg in in_order] if cfg.greedy else None
+    for i, level in enumerate(levels):
         par = parent[level]
         below = torch.where((par >= 0)[:, None], eff[par.clamp(min=0)], _white(level.numel(), device))
         behind = (par >= 0) & visible[par.clamp(min=0)]
         classes, eff[level], visible[level] = decoder(
-            tuple(lg[level] for lg in logits), below, has_text[level], required[level], level, own_image[level], behind
+            tuple(parts[i] for parts in by_level), below, has_text[level], required[level], level, own_image[level],
+            behind, None if drawn is None else tuple(d[i] for d in drawn),
         )
         for o, c in zip(out, classes, strict=True):
             o[level] = c
     return tuple(out)  # type: ignore[return-value]
 
 
-def _with_lookahead(batch: Any, logits: Any, parent: Tensor, has_text: Tensor, cfg: DecodingConfig,
+def _with_lookahead(batch: Any, logits: Any, parent: Tensor, text: Tensor, text_lum: Tensor, cfg: DecodingConfig,
                     residuals: Residuals) -> tuple[Tensor, ...]:
-    """``logits`` with the backgrounds replaced by one-hot choices of :mod:`colorgen.lookahead`."""
+    """``logits`` with the backgrounds replaced by one-hot choices of :mod:`colorgen.lookahead`
+    (``text``: the text elements, ``text_lum``: their classes' luminance, :meth:`NodeDecoder.text_luminance`)."""
     from colorgen.lookahead import lookahead_backgrounds
 
     device = logits[0].device
@@ -361,9 +397,6 @@ def _with_lookahead(batch: Any, logits: Any, parent: Tensor, has_text: Tensor, c
     def bg_rgba_of(rows: Tensor, rgb: Tensor, alpha: Tensor) -> Tensor:
         return rendered_rgba(rgb, alpha, residuals.rows("bg", rows, alpha))
 
-    text = has_text.nonzero().squeeze(1)
-    opaque = torch.full((text.numel(),), OPAQUE, dtype=torch.long, device=device)
-    text_lum = palette_luminance(residuals.rows("text", text, opaque))
     required = required_of(batch, str(cfg.contrast), parent).to(device)[text]  # conservative image rule
     canvas = torch.tensor(CANVAS, dtype=torch.float64, device=device)
     bg_rgb, bg_alpha = lookahead_backgrounds(logits, parent, batch.depth.to(device), text, required,
