@@ -70,4 +70,4 @@ class Stats(Generator):
         if int(self.freq_bg_rgb.sum()) == 0:
             raise RuntimeError("Stats has no counts yet: call fit(loader) first")
         tag = batch.tag.to(self.freq_bg_rgb.device)
-        return StyleLogits(*(self.histograms(key)[tag].log() for key in _KEYS))
+        return StyleLogits(*(self.histograms(key).log()[tag] for key in _KEYS))  # log per tag, then rows
