@@ -199,7 +199,7 @@ class NodeDecoder:
         lg_text_rgb, lg_text_alpha, lg_bg_rgb, lg_bg_alpha = logits
         g = self.generator
         if drawn is not None:
-            ta, ba, bc = drawn[1].clone(), drawn[3], drawn[2].clone()
+            ta, bc, ba = (drawn[k].clone() for k in (1, 2, 3))  # changed in place below
         else:
             ta = sample(lg_text_alpha, self.cfg, g)
             ba = sample(lg_bg_alpha, self.cfg, g)
