@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from colorgen.bench import speed
 from colorgen.bench.checkout import data_config
 
@@ -29,13 +27,9 @@ def fast_training(repeats: int) -> dict[str, Any]:
     batches, source = speed.load_batches(data_config(), ROTATING_BATCHES)
     out: dict[str, Any] = {"pages": source, "batches": len(batches), "threads": 2,
                            "elements_per_batch": [int(b.num_nodes) for b in batches]}
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
+    with speed.torch_threads(2):
         times = {name: {label: speed.train_step_seconds(cls, batches, repeats, bf16, rng)
                         for label, (bf16, rng) in VARIANTS.items()} for name, cls in speed.TRAIN_MODELS.items()}
-    finally:
-        torch.set_num_threads(previous)
     for name, seconds in times.items():
         base = seconds["fp32, torch masks (published)"]
         out[name] = {label: {"s": round(t, 4), "speedup": round(base / t, 3),

@@ -17,7 +17,7 @@ import contextlib
 import itertools
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +107,17 @@ def median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> floa
     return statistics.median(times)
 
 
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's CPU threads set to ``n`` inside, restored after (the bench pins 2, the issue's setting)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _precision(bf16: bool) -> contextlib.AbstractContextManager[None]:
     """bf16 autocast on CPU (AMX matmuls) when asked; fp32 otherwise."""
     return training_precision("bf16" if bf16 else "fp32", torch.device("cpu"))
@@ -191,9 +202,7 @@ def run(
     dropout_rng: str = "torch",
 ) -> dict[str, Any]:
     """Every figure of issue 12 (or those named in ``only``) with its official reference."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         batch, source = load_batch(data_cfg)
         names = only or tuple(REFERENCES)
         rows: dict[str, Any] = {}
@@ -220,8 +229,6 @@ def run(
         if bf16:
             result["bf16_loss_change"] = bf16_loss_change(batch)
         return result
-    finally:
-        torch.set_num_threads(previous)
 
 
 def format_table(result: Mapping[str, Any]) -> str:
