@@ -248,14 +248,16 @@ def test_validation_metrics_equal_eval_metrics(model, data_overrides, tmp_path):
     assert validated["val/fcd_text_real"] > 0  # both halves had pages
 
 
-ALL_SWITCHES = ["trainer.augment.hue_rotation=1.0", "trainer.loss.label_smoothing=0.05",
-                "trainer.loss.neighbour_smoothing=0.1", "trainer.loss.class_balance=0.999",
-                "trainer.loss.focal_gamma=2.0", "trainer.encoder_reg.drop_path=0.2",
-                "trainer.encoder_reg.dropout=0.1", "trainer.dropout_rng=bits", "trainer.precision=bf16",
-                "trainer.select_best=score"]
+# switches that change the training steps themselves (the loss rows); then those that change only
+# what is validated and kept
+STEP_SWITCHES = ["trainer.augment.hue_rotation=1.0", "trainer.loss.label_smoothing=0.05",
+                 "trainer.loss.neighbour_smoothing=0.1", "trainer.loss.class_balance=0.999",
+                 "trainer.loss.focal_gamma=2.0", "trainer.encoder_reg.drop_path=0.2",
+                 "trainer.encoder_reg.dropout=0.1", "trainer.dropout_rng=bits", "trainer.precision=bf16"]
+ALL_SWITCHES = [*STEP_SWITCHES, "trainer.ema=0.9", "trainer.select_best=score"]
 
 
-@pytest.mark.parametrize("switch", ALL_SWITCHES[:-1])
+@pytest.mark.parametrize("switch", STEP_SWITCHES)
 def test_each_switch_changes_training(switch, data_overrides, tmp_path):
     common = ["model=nar", "trainer.max_steps=1", "trainer.val_every=1", "trainer.val_generate=false"]
     plain = run(make_cfg(data_overrides, tmp_path / "a", *common), tmp_path / "ra")
@@ -291,6 +293,42 @@ def test_resume_with_switches_continues_identically(data_overrides, tmp_path):
     run(make_cfg(data_overrides, tmp_path / "b", *common, "trainer.max_steps=4"), tmp_path / "rb1")
     resumed = run(make_cfg(data_overrides, tmp_path / "b", *common, "trainer.resume=true"), tmp_path / "rb2")
     assert train_rows(full.jsonl_path) == train_rows(resumed.jsonl_path)
+    avg_full, avg_resumed = (load_checkpoint(r.last_path)["ema"]["model"] for r in (full, resumed))
+    assert all(torch.equal(avg_full[k], avg_resumed[k]) for k in avg_full)
+
+
+def test_weight_average_is_what_validation_scores_and_best_keeps(data_overrides, tmp_path):
+    """``trainer.ema``: the average follows its formula, differs from the raw weights, is the
+    model validated (its metrics are best.pt's), and a run with it off keeps no average."""
+    from colorgen.training import validate
+    from colorgen.training.ema import WeightAverage
+
+    lin = torch.nn.Linear(2, 1)
+    avg = WeightAverage(lin, 0.9)
+    before = avg.model.weight.clone()
+    with torch.no_grad():
+        lin.weight.add_(1.0)
+    avg.update(lin)  # first update: rate min(0.9, 1 / 10) = 0.1
+    assert torch.allclose(avg.model.weight, 0.1 * before + 0.9 * lin.weight)
+    assert avg.rate() == pytest.approx(2 / 11)
+    with pytest.raises(ValueError, match="decay"):
+        WeightAverage(lin, 1.0)
+
+    common = ["model=nar", "trainer.max_steps=6", "trainer.val_every=6", "trainer.select_best=generate"]
+    cfg = make_cfg(data_overrides, tmp_path / "a", *common, "trainer.ema=0.5")
+    on = run(cfg, tmp_path / "ra")
+    last, best = load_checkpoint(on.last_path), load_checkpoint(on.best_path)
+    raw, averaged = last["model"], last["ema"]["model"]
+    assert last["ema"]["updates"] == 6 and any(not torch.equal(raw[k], averaged[k]) for k in raw)
+    assert best["step"] == 6 and all(torch.equal(best["model"][k], averaged[k]) for k in averaged)
+    model = build_model(cfg.model)
+    model.load_state_dict(best["model"])
+    val = load_split(cfg.data, "val")
+    tr = cfg.trainer
+    again = validate(model, val, tr.batch_size, torch.device("cpu"), tr.seed, tr.val_max_pages, "generate")
+    assert again["val/rgb_acc"] == best["metrics"]["val/rgb_acc"]
+    off = run(make_cfg(data_overrides, tmp_path / "b", *common), tmp_path / "rb")
+    assert load_checkpoint(off.last_path)["ema"] is None
 
 
 def test_ablation_runner_tabulates_seeds(data_overrides, tmp_path):

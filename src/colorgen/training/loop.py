@@ -10,8 +10,9 @@
 3. steps: loss (with the ``trainer.loss`` switches, :mod:`.losses`, and the tree-encoder
    regularisation of ``trainer.encoder_reg``, :mod:`.regularize`; opt-in cheaper steps of
    ``trainer.dropout_rng`` / ``trainer.precision``, :mod:`.fast`) -> backward -> gradient
-   clipping -> AdamW;
-4. every ``val_every`` steps (and at the end) validates (:func:`validate`: loss, forward
+   clipping -> AdamW (-> the weight average of ``trainer.ema``, :mod:`.ema`);
+4. every ``val_every`` steps (and at the end) validates (the average when there is one;
+   :func:`validate`: loss, forward
    accuracy and the table's generation metrics, macro F and FCD, no browser) and writes
    ``best.pt`` / ``last.pt`` atomically. ``best.pt`` follows ``trainer.select_best`` (see
    :data:`SELECT_RULES`): ``forward`` (the official rule, default) = RGB accuracy of
@@ -49,6 +50,7 @@ from colorgen.metrics import accuracy
 from colorgen.models.base import scored, target_classes
 
 from .augment import augment_batch
+from .ema import WeightAverage
 from .checkpoint import build_model, checkpoint_paths, load_checkpoint, save_checkpoint
 from .fast import PRECISIONS, training_precision, use_dropout_rng
 from .loggers import make_logger
@@ -326,6 +328,12 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
                                dict(ckpt.get("metrics") or {}), best_path, last_path, jsonl_path, 0.0)
         set_rng_state(ckpt["rng"])
         log.info("resumed %s from %s at step %d (best %s = %s)", name, last_path, step, metric_name, best)
+    ema_decay = float(tr.get("ema", 0.0) or 0.0) if kind != "stats" else 0.0
+    average = WeightAverage(model, ema_decay) if ema_decay else None
+    if average is not None and resumed:
+        if ckpt.get("ema") is None:
+            raise ValueError(f"trainer.ema={ema_decay} but {last_path} holds no weight average (trained without it)")
+        average.load_state_dict(ckpt["ema"])
     elif tr.get("resume", False):
         log.warning("trainer.resume=true but %s does not exist: starting from scratch", last_path)
     run_name = f"{name}-{cfg.data.name}-{Path(run_dir).name}"
@@ -338,7 +346,8 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
         ``stopped`` names why training ended here (``fit`` / ``max_steps`` / ``max_minutes``).
         """
         nonlocal best
-        metrics = validate(model, val_set, batch_size, device, seed, tr.get("val_max_pages"), select_best,
+        scored_model = model if average is None else average.model  # what best.pt will hold
+        metrics = validate(scored_model, val_set, batch_size, device, seed, tr.get("val_max_pages"), select_best,
                            val_generate)
         logger.log(metrics, step)
         value = float(metrics.get(metric_name, float("nan")))
@@ -347,10 +356,12 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
                  "train_seconds": round(prior_seconds + time.monotonic() - t_start, 2)}
         if is_better(value, best, mode):
             best = value
-            save_checkpoint(best_path, {**state, "optimizer": None, "best_metric": best})
+            save_checkpoint(best_path, {**state, "model": scored_model.state_dict(), "optimizer": None,
+                                        "best_metric": best})
             log.info("step %d: new best %s = %.4f -> %s", step, metric_name, best, best_path)
         opt_state = optimizer.state_dict() if optimizer is not None else None
-        save_checkpoint(last_path, {**state, "optimizer": opt_state, "best_metric": best})
+        ema_state = average.state_dict() if average is not None else None
+        save_checkpoint(last_path, {**state, "optimizer": opt_state, "best_metric": best, "ema": ema_state})
         if progress is not None:
             progress.update(step, metrics)
         return metrics
@@ -391,6 +402,8 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
                     norm = torch.nn.utils.clip_grad_norm_(params, float(grad_clip))
                     window["grad_norm"] = window.get("grad_norm", 0.0) + float(norm)
                 optimizer.step()
+                if average is not None:
+                    average.update(model)
 
                 for k, v in out.items():
                     window[k] = window.get(k, 0.0) + float(v.detach())
