@@ -50,8 +50,8 @@ from colorgen.metrics import accuracy
 from colorgen.models.base import scored, target_classes
 
 from .augment import augment_batch
-from .ema import WeightAverage
 from .checkpoint import build_model, checkpoint_paths, load_checkpoint, save_checkpoint
+from .ema import WeightAverage
 from .fast import PRECISIONS, training_precision, use_dropout_rng
 from .loggers import make_logger
 from .losses import loss_options, options_from_cfg
