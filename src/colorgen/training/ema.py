@@ -3,7 +3,8 @@
 Why: with few pages and a constant learning rate the weights wander around a good region; their
 running average (Polyak averaging) sits nearer its centre, like a decayed learning rate, without
 ending the run's exploration. ``0`` (default) is the published behaviour: the raw weights are
-validated and saved.
+validated and saved. Measured on NAR (``experiments/ablation/cpu_2026-11-27.md``): 0.995 on a
+constant-rate run ends where cosine decay does, so it stays off.
 
 The averaged copy is what validation scores and what ``best.pt`` holds, so ``colorgen.eval`` and
 ``colorize`` use it unchanged; ``last.pt`` keeps the raw weights (to resume training) and the
