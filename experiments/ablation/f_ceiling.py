@@ -61,17 +61,10 @@ class Adjusted(nn.Module):
         super().__init__()
         self.model, self.priors, self.tau, self.oracle = model, priors, tau, oracle
 
-    def raw_logits(self, batch, generator: torch.Generator):
-        m = self.model
-        if not hasattr(m, "posterior"):
-            return m.logits(batch)
-        content = m.content_encoder(batch)
-        z = torch.randn(content.shape, generator=generator, dtype=content.dtype)
-        return m.decode(batch, content, z)
-
     @torch.no_grad()
     def generate(self, batch, decoding=None, generator=None) -> Colors:
-        text, text_a, bg, bg_a = self.raw_logits(batch, generator)
+        m = self.model
+        text, text_a, bg, bg_a = m.prior_logits(batch, generator) if hasattr(m, "prior_logits") else m.logits(batch)
         text, bg = text - self.tau * self.priors[0], bg - self.tau * self.priors[1]
         if self.oracle:
             outside = ~page_palettes(batch)[batch.batch]

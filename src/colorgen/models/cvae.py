@@ -115,10 +115,10 @@ class CVAE(NeuralGenerator):
         decoding: DecodingConfig | None = None,
         generator: torch.Generator | None = None,
     ) -> Colors:
+        return decode_logits(self.prior_logits(batch, generator), decoding or DecodingConfig(), generator, batch)
+
+    def prior_logits(self, batch: Any, generator: torch.Generator | None = None) -> StyleLogits:
+        """Decoder logits for z drawn from the prior N(0, I): what generation decodes."""
         content = self.content_encoder(batch)
-        z = torch.randn(
-            content.shape, generator=generator, device=content.device, dtype=content.dtype
-        )
-        return decode_logits(
-            self.decode(batch, content, z), decoding or DecodingConfig(), generator, batch
-        )
+        z = torch.randn(content.shape, generator=generator, device=content.device, dtype=content.dtype)
+        return self.decode(batch, content, z)
