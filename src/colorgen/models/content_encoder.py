@@ -30,17 +30,18 @@ def _mlp(d: int) -> nn.Sequential:
 class TreeLevels:
     """Index plan for level-wise message passing, computed once per batch.
 
-    ``perm`` lists nodes sorted by depth, so level ``l`` is the slice
-    ``perm[offsets[l]:offsets[l + 1]]``; ``parent_local[l]`` gives, for each node of level
-    ``l >= 1``, the position of its parent inside level ``l - 1``; ``has_child[l]`` marks the
-    nodes of level ``l`` that have children (the others pool ``h_leaf``).
+    ``perm`` lists nodes sorted by depth and, inside a level, nodes with children first: level
+    ``l`` is ``perm[offsets[l]:offsets[l + 1]]`` and its first ``inner[l]`` nodes have children.
+    ``parent_local[l]`` gives, for each node of level ``l >= 1``, its parent's position inside
+    level ``l - 1`` (always ``< inner[l - 1]``). Why inner nodes first: only they pool children
+    and pass a message down, so those matmuls run on a prefix slice, not on every node.
     """
 
     perm: Tensor
     inverse: Tensor
     offsets: list[int]
     parent_local: list[Tensor]
-    has_child: list[Tensor]
+    inner: list[int]
 
     @property
     def num_levels(self) -> int:
@@ -53,23 +54,22 @@ def tree_levels(edge_index: Tensor, depth: Tensor, num_nodes: int) -> TreeLevels
     Vectorised: a handful of whole-batch ops plus views, no per-level tensor work.
     """
     device = depth.device
-    perm = torch.argsort(depth, stable=True)
+    has_child = torch.zeros(num_nodes, dtype=torch.bool, device=device)
+    has_child[edge_index[1]] = True
+    perm = torch.argsort(2 * depth + (~has_child).long(), stable=True)
     inverse = torch.empty_like(perm)
     inverse[perm] = torch.arange(num_nodes, device=device)
     counts = torch.bincount(depth, minlength=1)
     starts = torch.cumsum(counts, 0) - counts
     offsets = [0, *torch.cumsum(counts, 0).tolist()]
+    inner = torch.bincount(depth[has_child], minlength=len(offsets) - 1).tolist()
     local = inverse - starts[depth]
     parent = torch.zeros(num_nodes, dtype=torch.long, device=device)
     parent[edge_index[0]] = edge_index[1]
     parent_local_sorted = local[parent[perm]]
-    has_child = torch.zeros(num_nodes, dtype=torch.bool, device=device)
-    has_child[edge_index[1]] = True
-    has_child_sorted = has_child[perm]
-    bounds = list(zip(offsets[:-1], offsets[1:], strict=True))
-    parent_local = [parent_local_sorted[a:b] for a, b in bounds]
+    parent_local = [parent_local_sorted[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
     parent_local[0] = parent_local[0][:0]
-    return TreeLevels(perm, inverse, offsets, parent_local, [has_child_sorted[a:b, None] for a, b in bounds])
+    return TreeLevels(perm, inverse, offsets, parent_local, inner)
 
 
 class ContentEncoder(nn.Module):
@@ -130,28 +130,30 @@ class ContentEncoder(nn.Module):
 
         ``mlp([x ; m])``'s first layer is split as ``W_x x + W_m m``: the ``W_x`` half of every
         level is one matmul over all nodes up front, so a level costs only its own
-        ``W_m m``, ReLU and second layer (few, larger ops; same function to float tolerance).
+        ``W_m m`` (on its inner nodes; a leaf's ``m`` is the constant ``h_leaf``), ReLU and
+        second layer (few, larger ops; same function to float tolerance). Gathers are
+        ``index_select``: their backward is one ``index_add``, not an accumulating index_put.
         """
         up1, up2 = self.mlp_up[0], self.mlp_up[2]
         mlp_down = self.mlp_up if self.share_updown_mlp else self.mlp_down
         dn1, dn2 = mlp_down[0], mlp_down[2]
         d = h.size(-1)
-        off, n_lv = plan.offsets, plan.num_levels
+        off, n_lv, inner = plan.offsets, plan.num_levels, plan.inner
         # bottom-up: u = up2(relu(Wx h + b1 + Wm m)), m = max of children's u, or h_leaf
         wm_up = up1.weight[:, d:].t()
         sizes = [b - a for a, b in zip(off[:-1], off[1:], strict=True)]
         # split, not slices: its backward is one cat, a slice's is a full-size zero tensor each
-        pre_up = F.linear(h[plan.perm], up1.weight[:, :d], up1.bias).split(sizes)
+        pre_up = F.linear(h.index_select(0, plan.perm), up1.weight[:, :d], up1.bias).split(sizes)
         leaf_up = self.h_leaf @ wm_up
         ups: list[Tensor] = [h.new_empty(0)] * n_lv
         for lvl in reversed(range(n_lv)):
-            if lvl + 1 < n_lv:
-                idx = plan.parent_local[lvl + 1]
+            n_in = inner[lvl]
+            if n_in:  # children: the level below, whose parents are this level's first n_in nodes
                 child_u = ups[lvl + 1]
-                pooled = child_u.new_zeros(sizes[lvl], d).scatter_reduce(
-                    0, idx[:, None].expand_as(child_u), child_u, "amax", include_self=False
-                )
-                pre = torch.addmm(pre_up[lvl], torch.where(plan.has_child[lvl], pooled, self.h_leaf), wm_up)
+                idx = plan.parent_local[lvl + 1][:, None].expand_as(child_u)
+                pooled = child_u.new_zeros(n_in, d).scatter_reduce(0, idx, child_u, "amax", include_self=False)
+                pre_in, pre_leaf = pre_up[lvl].split([n_in, sizes[lvl] - n_in])
+                pre = torch.cat([torch.addmm(pre_in, pooled, wm_up), pre_leaf + leaf_up])
             else:
                 pre = pre_up[lvl] + leaf_up
             ups[lvl] = up2(F.relu(pre))
@@ -162,8 +164,8 @@ class ContentEncoder(nn.Module):
         from_parent = self.h_root @ wm_dn
         downs: list[Tensor] = []
         for lvl in range(n_lv):
-            parent_term = from_parent if lvl == 0 else from_parent[plan.parent_local[lvl]]
+            parent_term = from_parent if lvl == 0 else from_parent.index_select(0, plan.parent_local[lvl])
             downs.append(dn2(F.relu(pre_dn[lvl] + parent_term)))
             if lvl + 1 < n_lv:
-                from_parent = downs[-1] @ wm_dn
-        return u_sorted[plan.inverse], torch.cat(downs)[plan.inverse]
+                from_parent = downs[-1][: inner[lvl]] @ wm_dn
+        return u_sorted.index_select(0, plan.inverse), torch.cat(downs).index_select(0, plan.inverse)
