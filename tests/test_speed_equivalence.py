@@ -123,6 +123,31 @@ def test_greedy_decoding_that_drops_finished_pages_equals_the_full_batch_loop() 
     assert fast_colors.bg_rgb.shape == (batch.num_nodes,)
 
 
+def test_prefix_decoder_steps_equal_the_padded_cached_decoder() -> None:
+    """Bucketed memory (pages 40 | 17, 9 | 3 | 1 with ratio 0.5) and prefix caches give the
+    padded decoder's outputs on every active page at every step."""
+    from colorgen.models.transformer import PrefixDecoder
+
+    torch.manual_seed(0)
+    decoder = AR(**SIZE).eval().transformer.decoder
+    lengths = [40, 17, 9, 3, 1]
+    memory = torch.randn(len(lengths), max(lengths), SIZE["d_model"])
+    pad = torch.arange(max(lengths))[None, :] >= torch.tensor(lengths)[:, None]
+    inputs = torch.randn(len(lengths), max(lengths), SIZE["d_model"])
+    with torch.no_grad():
+        fast = PrefixDecoder(decoder, memory, lengths)
+        assert fast.buckets == [(0, 1), (1, 3), (3, 4), (4, 5)]
+        cache = decoder.init_cache(memory)
+        for i in range(max(lengths)):
+            want = decoder.step(inputs[:, i : i + 1], cache, pad[:, : i + 1], pad)[:, 0]
+            k = sum(n > i for n in lengths)
+            torch.testing.assert_close(fast.step(inputs[:k, i], i), want[:k], rtol=1e-5, atol=1e-5)
+        with pytest.raises(ValueError, match="longest first"):
+            PrefixDecoder(decoder, memory, lengths[::-1])
+    with pytest.raises(RuntimeError, match="eval mode"):
+        PrefixDecoder(decoder.train(), memory, lengths)
+
+
 # ---------------------------------------------------------------- the speed bench's plumbing
 # (no timing is asserted: only that each figure is set beside its official reference)
 

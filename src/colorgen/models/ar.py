@@ -28,7 +28,7 @@ from colorgen.models.base import (
     ground_truth_colors,
     to_dense,
 )
-from colorgen.models.transformer import EncoderDecoder
+from colorgen.models.transformer import EncoderDecoder, PrefixDecoder
 
 
 class AR(NeuralGenerator):
@@ -160,25 +160,24 @@ class AR(NeuralGenerator):
         """Greedy cached decoding that stops computing pages once they are complete.
 
         Pages run longest first, so the pages still decoding at step ``i`` are a prefix of the
-        batch and every step works on that prefix only (caches sliced, not copied): the work
-        is the number of real elements, not pages x longest page. Greedy picks are row-wise,
-        so the result is the full-batch loop's (no random draws to keep in step).
+        batch and every step works on that prefix only (:class:`PrefixDecoder`: caches read as
+        row prefixes, memory in buckets of similar length): the work follows the real elements,
+        not pages x longest page. Greedy picks are row-wise, so the result is the full-batch
+        loop's (no random draws to keep in step).
         """
         bsz, length = mask.shape
         lengths = mask.sum(1)
         order = torch.argsort(lengths, descending=True, stable=True)
+        sorted_lengths = lengths[order].tolist()
         active = (lengths[order][None, :] > torch.arange(length, device=mask.device)[:, None]).sum(1).tolist()
-        pad, has_text = ~mask[order], has_text[order]
-        cache = self.transformer.decoder.init_cache(memory[order])
-        x_in = self.bos.expand(bsz, 1, -1)
+        has_text = has_text[order]
+        decoder = PrefixDecoder(self.transformer.decoder, memory[order], sorted_lengths)
+        pe = self.positional_encoding.pe[0]
+        x_in = self.bos[0].expand(bsz, -1)
         color_buf: list[Tensor] = []
         logit_buf: list[Tensor] = []
         for i, k in enumerate(active):
-            if k < cache[0].mem_k.size(0):
-                for c in cache:
-                    c.mem_k, c.mem_v, c.self_k, c.self_v = c.mem_k[:k], c.mem_v[:k], c.self_k[:k], c.self_v[:k]
-            x = self.positional_encoding(x_in[:k], offset=i)
-            logits = self.style_decoder(self.transformer.decoder.step(x, cache, pad[:k, : i + 1], pad[:k])[:, -1])
+            logits = self.style_decoder(decoder.step(x_in[:k] + pe[i], i))
             colors = decode_logits(logits, decoding)
             if not color_buf:
                 color_buf = [c.new_zeros(bsz, length) for c in colors]
@@ -186,7 +185,7 @@ class AR(NeuralGenerator):
             for buf, c in zip(color_buf + logit_buf, (*colors, *logits), strict=True):
                 buf[:k, i] = c
             if i + 1 < length:
-                x_in = encode_style(self.style_encoder, colors, has_text[:k, i])[:, None]
+                x_in = encode_style(self.style_encoder, colors, has_text[:k, i])
         inverse = torch.empty_like(order)
         inverse[order] = torch.arange(bsz, device=order.device)
         colors_out = Colors(*(buf[inverse][mask] for buf in color_buf))

@@ -411,3 +411,99 @@ class EncoderDecoder(nn.Module):
             for p in self.parameters():
                 if p.dim() > 1:
                     nn.init.xavier_uniform_(p)
+
+
+class PrefixDecoder:
+    """Incremental decoding of pages sorted longest first, where finished pages drop off the end.
+
+    At step ``i`` the pages still decoding are the first ``k`` of the batch, and every one of them
+    has all of positions ``0..i``, so self-attention needs no mask and every cache is read as a
+    row prefix (pages x heads), never copied. Why not :meth:`Decoder.step`: there, memory is one
+    tensor padded to the longest page, so the one long page of a batch made every cross-attention
+    read all pages at its length (4x the real elements on real batches). Here the memory's keys and
+    values are held in ``buckets`` of pages of similar length, each padded only to its own longest
+    (their keys stored transposed, ``[pages x heads, d_head, length]``, as the score matmul reads
+    them). A step is a flat sequence of fused ops on 2-D rows (no module calls, no
+    dropout calls: eval only). Same function as :meth:`Decoder.step` to float tolerance (tested).
+    """
+
+    def __init__(self, decoder: Decoder, memory: Tensor, lengths: list[int], bucket_ratio: float = 0.5) -> None:
+        """``memory [B, L, d]`` of pages sorted by ``lengths``, longest first; a new bucket starts
+        at the first page shorter than ``bucket_ratio`` x its bucket's longest."""
+        if decoder.training:
+            raise RuntimeError("PrefixDecoder decodes in eval mode only (it skips dropout)")
+        if any(a < b for a, b in zip(lengths, lengths[1:])):
+            raise ValueError("pages must be sorted longest first")
+        self.decoder = decoder
+        first = decoder.layers[0].self_attn
+        self.heads = first.n_heads
+        bsz, _, d = memory.shape
+        self.d_head = d // self.heads
+        self.scale = self.d_head**-0.5
+        starts = [0]
+        for b, n in enumerate(lengths):
+            if n < bucket_ratio * lengths[starts[-1]]:
+                starts.append(b)
+        self.buckets = list(zip(starts, [*starts[1:], bsz], strict=True))
+        capacity = max(lengths, default=0)
+        h, dh = self.heads, self.d_head
+        self.mem_kt: list[list[Tensor]] = []  # per layer, per bucket: [pages*H, dh, len]
+        self.mem_v: list[list[Tensor]] = []  # per layer, per bucket: [pages*H, len, dh]
+        self.mem_mask: list[Tensor | None] = []  # per bucket: additive [pages*H, 1, len], None if no padding
+        for s, e in self.buckets:
+            length = lengths[s]
+            short = torch.tensor(lengths[s:e], device=memory.device)[:, None] <= torch.arange(length, device=memory.device)
+            mask = None
+            if short.any():
+                mask = memory.new_zeros(e - s, length).masked_fill_(short, float("-inf"))
+                mask = mask.repeat_interleave(h, 0)[:, None]
+            self.mem_mask.append(mask)
+        for layer in decoder.layers:
+            kts, vs = [], []
+            for s, e in self.buckets:
+                k, v = layer.multihead_attn.project_kv(memory[s:e, : lengths[s]])  # [pages, H, len, dh]
+                kts.append(k.transpose(-1, -2).reshape((e - s) * h, dh, -1).contiguous())
+                vs.append(v.reshape((e - s) * h, -1, dh).contiguous())
+            self.mem_kt.append(kts)
+            self.mem_v.append(vs)
+        # self-attention keys row-major like the values: a step writes one contiguous row per head
+        self.self_k = [memory.new_zeros(bsz * h, capacity, dh) for _ in decoder.layers]
+        self.self_v = [memory.new_zeros(bsz * h, capacity, dh) for _ in decoder.layers]
+        self._zero = memory.new_zeros(1, 1, 1)
+
+    def _attend(self, q: Tensor, kt: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
+        """``softmax(scale q k^T + mask) v`` for rows ``[n, 1, dh]`` (one fused score op)."""
+        scores = torch.baddbmm(self._zero if mask is None else mask, q, kt, beta=0.0 if mask is None else 1.0,
+                               alpha=self.scale)
+        return torch.bmm(torch.softmax(scores, dim=-1), v)
+
+    def step(self, x: Tensor, i: int) -> Tensor:
+        """Position ``i`` of the first ``k`` pages, ``x [k, d]`` (embedded and position-encoded):
+        returns the final-normed decoder output ``[k, d]`` and caches this position's keys/values."""
+        k, d = x.shape
+        rows, dh = k * self.heads, self.d_head
+        for n, layer in enumerate(self.decoder.layers):
+            sa, ca = layer.self_attn, layer.multihead_attn
+            y = F.layer_norm(x, (d,), layer.norm1.weight, layer.norm1.bias, layer.norm1.eps)
+            q, key, value = F.linear(y, sa.in_proj_weight, sa.in_proj_bias).view(k, 3, self.heads, dh).unbind(1)
+            self.self_k[n][:rows, i] = key.reshape(rows, dh)
+            self.self_v[n][:rows, i] = value.reshape(rows, dh)
+            o = self._attend(q.reshape(rows, 1, dh), self.self_k[n][:rows, : i + 1].transpose(1, 2),
+                             self.self_v[n][:rows, : i + 1], None)
+            x = x + F.linear(o.view(k, d), sa.out_proj.weight, sa.out_proj.bias)
+            y = F.layer_norm(x, (d,), layer.norm2.weight, layer.norm2.bias, layer.norm2.eps)
+            q = F.linear(y, ca.in_proj_weight[:d], ca.in_proj_bias[:d]).view(rows, 1, dh)
+            outs = []
+            for (s, e), kt, v, mask in zip(self.buckets, self.mem_kt[n], self.mem_v[n], self.mem_mask, strict=True):
+                if s >= k:
+                    break
+                m = (min(e, k) - s) * self.heads
+                outs.append(self._attend(q[s * self.heads : s * self.heads + m], kt[:m], v[:m],
+                                         None if mask is None else mask[:m]))
+            o = outs[0] if len(outs) == 1 else torch.cat(outs)
+            x = x + F.linear(o.view(k, d), ca.out_proj.weight, ca.out_proj.bias)
+            y = F.layer_norm(x, (d,), layer.norm3.weight, layer.norm3.bias, layer.norm3.eps)
+            x = x + F.linear(F.relu(F.linear(y, layer.linear1.weight, layer.linear1.bias)),
+                             layer.linear2.weight, layer.linear2.bias)
+        norm = self.decoder.norm
+        return F.layer_norm(x, (d,), norm.weight, norm.bias, norm.eps)
