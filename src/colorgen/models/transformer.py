@@ -79,7 +79,7 @@ class MultiheadAttention(nn.Module):
             raise ValueError(f"d_model {d_model} is not divisible by n_heads {n_heads}")
         self.n_heads = n_heads
         self.dropout = dropout
-        self.dropout_rng = "torch"  # "bits": colorgen.training.fast.use_dropout_rng
+        self.dropout_rng = "torch"  # "bits" / "pcg": colorgen.training.fast.use_dropout_rng
         self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model))
         self.out_proj = nn.Linear(d_model, d_model)
@@ -100,12 +100,12 @@ class MultiheadAttention(nn.Module):
         return self._heads(k), self._heads(v)
 
     def _sdpa(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
-        """Attention with this module's dropout; masks from 64-bit draws under ``trainer.dropout_rng=bits``."""
+        """Attention with this module's dropout; masks from 64-bit words under ``trainer.dropout_rng=bits|pcg``."""
         p = self.dropout if self.training else 0.0
-        if p > 0.0 and self.dropout_rng == "bits":
+        if p > 0.0 and self.dropout_rng != "torch":
             from colorgen.training.fast import attention_with_bits_dropout
 
-            return attention_with_bits_dropout(q, k, v, mask, p)
+            return attention_with_bits_dropout(q, k, v, mask, p, self.dropout_rng)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
 
     def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
