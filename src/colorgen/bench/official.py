@@ -18,7 +18,7 @@ from colorgen.bench import speed
 from colorgen.bench.checkout import data_config
 
 VARIANTS = {"fp32, torch masks (published)": (False, "torch"), "fp32, dropout_rng=bits": (False, "bits"),
-            "bf16, dropout_rng=bits": (True, "bits")}
+            "fp32, dropout_rng=pcg": (False, "pcg"), "bf16, dropout_rng=bits": (True, "bits")}
 ROTATING_BATCHES = 8
 
 

@@ -174,22 +174,24 @@ class AR(NeuralGenerator):
         decoder = PrefixDecoder(self.transformer.decoder, memory[order], sorted_lengths)
         pe = self.positional_encoding.pe[0]
         x_in = self.bos[0].expand(bsz, -1)
-        color_buf: list[Tensor] = []
-        logit_buf: list[Tensor] = []
+        steps: list[tuple[Tensor, ...]] = []  # per step: the k active pages' 4 classes and 4 logits
         for i, k in enumerate(active):
             logits = self.style_decoder(decoder.step(x_in[:k] + pe[i], i))
             colors = decode_logits(logits, decoding)
-            if not color_buf:
-                color_buf = [c.new_zeros(bsz, length) for c in colors]
-                logit_buf = [lg.new_zeros(bsz, length, lg.size(-1)) for lg in logits]
-            for buf, c in zip(color_buf + logit_buf, (*colors, *logits), strict=True):
-                buf[:k, i] = c
+            steps.append((*colors, *logits))
             if i + 1 < length:
                 x_in = encode_style(self.style_encoder, colors, has_text[:k, i])
-        inverse = torch.empty_like(order)
-        inverse[order] = torch.arange(bsz, device=order.device)
-        colors_out = Colors(*(buf[inverse][mask] for buf in color_buf))
-        return colors_out, StyleLogits(*(buf[inverse][mask] for buf in logit_buf))
+        # step-major rows -> node order: row r of step i is sorted page s at position i
+        counts = torch.tensor(active, device=mask.device)
+        step_of_row = torch.repeat_interleave(torch.arange(length, device=mask.device), counts)
+        page_of_row = torch.arange(len(step_of_row), device=mask.device) - (torch.cumsum(counts, 0) - counts)[step_of_row]
+        page_start = (torch.cumsum(lengths, 0) - lengths)[order]
+        node = page_start[page_of_row] + step_of_row
+        out = []
+        for parts in zip(*steps, strict=True):
+            rows = torch.cat(parts)
+            out.append(rows.new_empty(rows.shape).index_copy_(0, node, rows))
+        return Colors(*out[:4]), StyleLogits(*out[4:])
 
 
 def _stack(steps: list[Any], mask: Tensor) -> Any:
