@@ -435,8 +435,7 @@ class PrefixDecoder:
         if any(a < b for a, b in zip(lengths, lengths[1:])):
             raise ValueError("pages must be sorted longest first")
         self.decoder = decoder
-        first = decoder.layers[0].self_attn
-        self.heads = first.n_heads
+        self.heads = decoder.layers[0].self_attn.n_heads
         bsz, _, d = memory.shape
         self.d_head = d // self.heads
         self.scale = self.d_head**-0.5
