@@ -257,7 +257,7 @@ STEP_SWITCHES = ["trainer.augment.hue_rotation=1.0", "trainer.loss.label_smoothi
 ALL_SWITCHES = [*STEP_SWITCHES, "trainer.ema=0.9", "trainer.select_best=score"]
 
 
-@pytest.mark.parametrize("switch", STEP_SWITCHES)
+@pytest.mark.parametrize("switch", [*STEP_SWITCHES, "trainer.dropout_rng=pcg"])
 def test_each_switch_changes_training(switch, data_overrides, tmp_path):
     common = ["model=nar", "trainer.max_steps=1", "trainer.val_every=1", "trainer.val_generate=false"]
     plain = run(make_cfg(data_overrides, tmp_path / "a", *common), tmp_path / "ra")
@@ -285,10 +285,12 @@ def test_smoke_run_with_every_switch_on_real_pages(model, tmp_path_factory, tmp_
         assert result.metric_name == "val/score" and result.best_metric == result.best_metric  # not NaN
 
 
-def test_resume_with_switches_continues_identically(data_overrides, tmp_path):
-    """Augmentation (seeded by step) and drop-path (global RNG, saved) keep resumed runs bit-identical."""
+@pytest.mark.parametrize("rng", ["bits", "pcg"])
+def test_resume_with_switches_continues_identically(rng, data_overrides, tmp_path):
+    """Augmentation (seeded by step), drop-path and dropout words (global RNG, saved) keep resumed runs bit-identical."""
+    switches = [s for s in ALL_SWITCHES[:-1] if not s.startswith("trainer.dropout_rng=")]
     common = ["model=nar", "trainer.max_steps=8", "trainer.val_every=4", "trainer.val_generate=false",
-              *ALL_SWITCHES[:-1]]
+              *switches, f"trainer.dropout_rng={rng}"]
     full = run(make_cfg(data_overrides, tmp_path / "a", *common), tmp_path / "ra")
     run(make_cfg(data_overrides, tmp_path / "b", *common, "trainer.max_steps=4"), tmp_path / "rb1")
     resumed = run(make_cfg(data_overrides, tmp_path / "b", *common, "trainer.resume=true"), tmp_path / "rb2")
