@@ -168,10 +168,10 @@ class AR(NeuralGenerator):
         bsz, length = mask.shape
         lengths = mask.sum(1)
         order = torch.argsort(lengths, descending=True, stable=True)
-        sorted_lengths = lengths[order].tolist()
-        active = (lengths[order][None, :] > torch.arange(length, device=mask.device)[:, None]).sum(1).tolist()
+        sorted_lengths = lengths[order]
+        active = (sorted_lengths[None, :] > torch.arange(length, device=mask.device)[:, None]).sum(1).tolist()
         has_text = has_text[order]
-        decoder = PrefixDecoder(self.transformer.decoder, memory[order], sorted_lengths)
+        decoder = PrefixDecoder(self.transformer.decoder, memory[order], sorted_lengths.tolist())
         pe = self.positional_encoding.pe[0]
         x_in = self.bos[0].expand(bsz, -1)
         steps: list[tuple[Tensor, ...]] = []  # per step: the k active pages' 4 classes and 4 logits
