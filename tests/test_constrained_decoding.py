@@ -20,6 +20,7 @@ from colorgen.constrained import (
 from colorgen.constrained import default_residuals as default_res
 from colorgen.decoding import DecodingConfig, sample
 from colorgen.metrics.contrast import (
+    backdrop_of,
     failing,
     large_text,
     parent_index,
@@ -43,11 +44,16 @@ CONFIGS = [
 ]
 
 
-def with_fonts(batch: Batch, seed: int) -> Batch:
-    """Random font sizes / weights, some large text."""
+def with_fonts(batch: Batch, seed: int, boxes: bool = False) -> Batch:
+    """Random font sizes / weights, some large text; with ``boxes``, random element boxes (many
+    elements outside their parent's box, some unknown)."""
     g = torch.Generator().manual_seed(seed)
-    batch.font_size = torch.randint(10, 40, (batch.num_nodes,), generator=g).float()
-    batch.font_weight = torch.where(torch.rand(batch.num_nodes, generator=g) < 0.3, 700, 400)
+    n = batch.num_nodes
+    batch.font_size = torch.randint(10, 40, (n,), generator=g).float()
+    batch.font_weight = torch.where(torch.rand(n, generator=g) < 0.3, 700, 400)
+    if boxes:
+        batch.box = torch.cat([torch.rand(n, 2, generator=g) * 300, torch.rand(n, 2, generator=g) * 200], 1)
+        batch.box[torch.rand(n, generator=g) < 0.1] = -1.0
     return batch
 
 
@@ -67,7 +73,7 @@ def image_visible(batch: Batch, colors, bg_res=None) -> torch.Tensor:
     """Elements whose text is seen over a background image, through the rendered backgrounds."""
     b_a = colors[3]
     bres = default_res(b_a) if bg_res is None else bg_res.double()
-    parent = parent_index(batch.edge_index, batch.num_nodes)
+    parent = backdrop_of(batch)
     return under_background_image(batch.bgimg_feat.abs().sum(-1) > 0, parent, batch.depth, alpha_value(b_a, bres))
 
 
@@ -79,7 +85,7 @@ def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> 
     bres = default_res(b_a) if bg_res is None else bg_res.double()
     text = rendered_rgba(t_rgb, t_a, tres)
     bg = rendered_rgba(b_rgb, b_a, bres)
-    parent = parent_index(batch.edge_index, batch.num_nodes)
+    parent = backdrop_of(batch)
     ratio, _ = tree_contrast(text, bg, parent, batch.depth)
     required = required_ratio(level, large_text(batch.font_size, batch.font_weight))
     judged = ~image_visible(batch, colors, bg_res)
@@ -89,13 +95,26 @@ def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.contrast}-p{c.top_p}-k{c.top_k}-t{c.temperature}-la{c.contrast_lookahead}")
 def test_constrained_decoding_never_emits_a_failing_pair(seed: int, cfg: DecodingConfig) -> None:
-    batch = with_fonts(mixed_batch(seed=seed), seed)
+    batch = with_fonts(mixed_batch(seed=seed), seed, boxes=seed % 2 == 1)  # odd seeds: on screen boxes
     for sparse in (False, True):
         logits = random_logits(batch.num_nodes, seed, sparse)
         plain = [sample(lg, cfg, torch.Generator().manual_seed(seed)) for lg in logits]
         assert bool(violations(batch, plain, cfg.contrast).any())  # the constraint has work to do
         colors = decode_tree(batch, logits, cfg, torch.Generator().manual_seed(seed))
         assert not bool(violations(batch, colors, cfg.contrast).any())
+
+
+def test_decoding_sees_the_ancestor_behind_an_element_on_screen() -> None:
+    """With boxes, a text is judged on the ancestor whose box holds it, not on its parent."""
+    batch = with_fonts(mixed_batch(seed=3), 3, boxes=True)
+    logits = random_logits(batch.num_nodes, 3)
+    cfg = DecodingConfig(contrast="aa")
+    box = batch.box
+    del batch.box
+    blind = decode_tree(batch, logits, cfg)
+    batch.box = box
+    assert bool(violations(batch, blind, "aa").any())
+    assert not bool(violations(batch, decode_tree(batch, logits, cfg), "aa").any())
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -201,8 +220,9 @@ def test_contrast_null_is_bit_identical_to_plain_decoding(name: str, cfg: Decodi
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("cfg", [DecodingConfig(contrast="aa"), DecodingConfig(top_p=0.9, contrast="aa")],
                          ids=["greedy", "top_p"])
-def test_every_generator_emits_only_legible_text(name: str, cfg: DecodingConfig) -> None:
-    batch = with_fonts(mixed_batch(seed=4), 4)
+@pytest.mark.parametrize("boxes", [False, True], ids=["tree", "boxes"])
+def test_every_generator_emits_only_legible_text(name: str, cfg: DecodingConfig, boxes: bool) -> None:
+    batch = with_fonts(mixed_batch(seed=4), 4, boxes)
     plain = MODELS[name].generate(batch, DecodingConfig(top_p=cfg.top_p), torch.Generator().manual_seed(0))
     colors = MODELS[name].generate(batch, cfg, torch.Generator().manual_seed(0))
     assert isinstance(colors, Colors)

@@ -24,6 +24,9 @@ FIXTURE = """<!doctype html><html><head><meta name="viewport" content="width=dev
 <span style="font-size:18.7px;font-weight:400;color:#949494">normal 18.7px grey: fails</span>
 <p style="color:rgba(0,0,0,0.4)">40 % black text on white: fails</p>
 <div style="background:#1a4"><p style="color:#000">black on green</p><p style="color:#fff">white on green</p></div>
+<div style="background:#fcfdfc;position:relative;height:60px">
+  <div style="background:#0e0c0e;width:30px;height:20px"><p style="position:absolute;left:40px;top:20px;margin:0;color:#fff">white link of a dark box, placed beside it: fails</p></div>
+</div>
 </body></html>"""
 
 
@@ -52,3 +55,7 @@ def test_model_and_axe_agree_on_every_element_both_judge(tmp_path) -> None:
     assert agreement.both_judge >= 10
     assert agreement.rate == 1.0, (agreement.model_only, agreement.axe_only)
     assert 3 <= int(fails.sum()) < int(data.has_text.sum())  # both verdicts occur
+    # without the boxes the model puts the positioned white text on its dark parent (19.5:1)
+    del data.box
+    blind = compare(data, nodes, "aa", ex.extras)
+    assert blind.both_judge == agreement.both_judge and blind.agree == agreement.agree - 1

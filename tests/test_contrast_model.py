@@ -12,6 +12,7 @@ from colorgen.data.colors import decode_to_values
 from colorgen.data.graph import page_to_data
 from colorgen.data.webcolor_format import RawElement, RawPage, read_pages, write_webcolor
 from colorgen.metrics.contrast import (
+    backdrop_index,
     composite,
     contrast_ratio,
     depth_levels,
@@ -116,6 +117,44 @@ def test_effective_background_of_a_batch_matches_a_node_by_node_walk() -> None:
     assert all(int(batch.depth[lv].unique().numel()) == 1 for lv in levels)
 
 
+def test_backdrop_is_the_nearest_ancestor_whose_box_holds_the_element() -> None:
+    # html > body > main (0..400 x 0..800) > nav (a dark strip 0..40 x 0..20) > a (placed at 100, 100)
+    parent = torch.tensor([-1, 0, 1, 2, 3, 3, 1])
+    depth = torch.tensor([0, 1, 2, 3, 4, 4, 2])
+    box = torch.tensor([[0, 0, 400, 800], [0, 0, 400, 50],  # body shorter than the page: still counts
+                        [0, 0, 400, 800], [0, 0, 40, 20],
+                        [100, 100, 60, 20],  # the link, outside its nav: main is behind it
+                        [5, 5, 20, 10],  # a link inside the nav
+                        [500, 900, 10, 10]])  # outside main and body: body (the canvas) is behind it
+    assert backdrop_index(parent, depth, box).tolist() == [-1, 0, 1, 2, 2, 3, 1]
+    assert backdrop_index(parent, depth, None).tolist() == parent.tolist()
+    unknown = box.clone().float()
+    unknown[3] = -1.0  # a nav without a box counts, as every ancestor of an official file
+    assert backdrop_index(parent, depth, unknown).tolist() == [-1, 0, 1, 2, 3, 3, 1]
+    unknown[4] = -1.0  # an element without a box sits on its parent
+    assert backdrop_index(parent, depth, unknown)[4] == 3
+
+
+def test_backdrop_of_a_batch_matches_a_node_by_node_walk() -> None:
+    batch = mixed_batch(seed=4)
+    n = batch.num_nodes
+    g = torch.Generator().manual_seed(2)
+    xy = torch.rand(n, 2, generator=g) * 300
+    box = torch.cat([xy, torch.rand(n, 2, generator=g) * 200], 1)
+    box[torch.rand(n, generator=g) < 0.1] = -1.0
+    parent = parent_index(batch.edge_index, n)
+    got = backdrop_index(parent, batch.depth, box)
+    for i in range(n):
+        want = int(parent[i])
+        if box[i, 2] >= 0:
+            cx, cy = box[i, 0] + box[i, 2] / 2, box[i, 1] + box[i, 3] / 2
+            while want >= 0 and batch.depth[want] > 1 and box[want, 2] >= 0 and not (
+                    box[want, 0] <= cx <= box[want, 0] + box[want, 2] and box[want, 1] <= cy <= box[want, 1] + box[want, 3]):
+                want = int(parent[want])
+        assert int(got[i]) == want
+    assert (got != parent).any() and (got == parent).any()
+
+
 def test_tree_contrast_failing_set() -> None:
     parent, depth = torch.tensor([-1, 0, 0]), torch.tensor([0, 1, 1])
     bg = torch.tensor([[255, 255, 255, 1.0], [0, 0, 0, 0.0], [0, 0, 0, 1.0]], dtype=torch.float64)
@@ -155,14 +194,15 @@ def _page(font: bool) -> RawPage:
     els = [
         RawElement(-1, "html", 0, "rgb(255, 255, 255)"),
         RawElement(0, "h1", 0, "rgba(0, 0, 0, 0)", "rgb(0, 0, 0)", [1.0] * 12,
-                   font_size=32.0 if font else None, font_weight=700 if font else None),
+                   font_size=32.0 if font else None, font_weight=700 if font else None,
+                   box=[8.0, 10.5, 300.25, 40.0] if font else None),
         RawElement(0, "div", 1, "rgba(0, 0, 0, 0)"),
     ]
     return RawPage("p", els)
 
 
 @pytest.mark.parametrize("font", [True, False])
-def test_font_attributes_are_optional_in_the_official_format(tmp_path, font: bool) -> None:
+def test_font_and_box_attributes_are_optional_in_the_official_format(tmp_path, font: bool) -> None:
     path = tmp_path / "w.hdf5"
     write_webcolor(path, [_page(font)])
     (page,) = read_pages(path)
@@ -170,9 +210,11 @@ def test_font_attributes_are_optional_in_the_official_format(tmp_path, font: boo
     if font:
         assert page.elements[1].font_size == 32.0 and page.elements[1].font_weight == 700
         assert data.font_size.tolist() == [0.0, 32.0, 0.0] and data.font_weight.tolist() == [0, 700, 0]
+        assert data.box.tolist() == [[-1.0] * 4, [8.0, 10.5, 300.25, 40.0], [-1.0] * 4]
     else:  # an official file: no attribute, every text read as normal size (4.5:1 at AA)
-        assert page.elements[1].font_size is None
+        assert page.elements[1].font_size is None and page.elements[1].box is None
         assert data.font_size.tolist() == [0.0] * 3
+        assert (data.box == -1).all()
     batch = Batch.from_data_list([data, data])
     large = large_text(batch.font_size, batch.font_weight)
     assert large.tolist() == [False, font, False] * 2

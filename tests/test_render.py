@@ -25,7 +25,14 @@ from colorgen.extract.fidelity import pixel_change
 from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
 from colorgen.render import screenshots
 from colorgen.render.contact_sheet import contact_sheet, save_contact_sheet
-from colorgen.render.recolor import PageColors, page_css, recolored_html, render_key, rest_key, split_pages
+from colorgen.render.recolor import (
+    PageColors,
+    page_css,
+    recolored_html,
+    render_key,
+    rest_key,
+    split_pages,
+)
 from colorgen.render.screenshots import RenderJob, Variant, render
 
 FIXTURES = Path(__file__).parent / "fixtures" / "render"

@@ -51,12 +51,12 @@ from colorgen.data.colors import BIN_WIDTH, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
 from colorgen.decoding import DecodingConfig, sample
 from colorgen.metrics.contrast import (
     CANVAS,
+    backdrop_of,
     composite,
     contrast_ratio,
     depth_levels,
     font_of,
     large_text,
-    parent_index,
     relative_luminance,
     required_ratio,
     srgb_to_lab,
@@ -310,7 +310,7 @@ def required_of(batch: Any, level: str, parent: Tensor | None = None, bg_alpha: 
     required = required_ratio(level, large_text(*font_of(batch)))
     if getattr(batch, "bgimg_feat", None) is None:
         return required
-    parent = parent_index(batch.edge_index, batch.num_nodes) if parent is None else parent
+    parent = backdrop_of(batch) if parent is None else parent
     over_image = under_background_image(background_image(batch), parent, batch.depth, bg_alpha)
     return required.masked_fill(over_image.to(required.device), 0.0)
 
@@ -355,7 +355,7 @@ def _decode_levels(
     """:func:`decode_tree` on every page of ``batch``, level by level."""
     n = batch.num_nodes
     device = logits[0].device
-    parent = parent_index(batch.edge_index, n).to(device)
+    parent = backdrop_of(batch).to(device)
     required = required_ratio(str(cfg.contrast), large_text(*font_of(batch))).to(device)
     has_text = batch.has_text.to(device)
     own_image = background_image(batch).to(device)
@@ -431,9 +431,10 @@ def _pages_of(batch: Any, nodes: Tensor) -> Data:
     flags, fonts and background images (a full ``subgraph`` would copy every feature)."""
     edge_index, _ = subgraph(nodes, batch.edge_index, relabel_nodes=True, num_nodes=batch.num_nodes)
     size, weight = font_of(batch)
+    box = getattr(batch, "box", None)
     return Data(edge_index=edge_index, num_nodes=nodes.numel(), depth=batch.depth[nodes], has_text=batch.has_text[nodes],
                 font_size=size[nodes], font_weight=weight[nodes], batch=batch.batch[nodes],
-                bgimg_feat=background_image(batch)[nodes, None].float())
+                bgimg_feat=background_image(batch)[nodes, None].float(), box=None if box is None else box[nodes])
 
 
 def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals) -> Tensor | None:
@@ -445,7 +446,7 @@ def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals) -> Tenso
     t_rgb, t_a, b_rgb, b_a = colors[:4]
     text = rendered_rgba(t_rgb, t_a, res.rows("text", None, t_a))
     bg = rendered_rgba(b_rgb, b_a, res.rows("bg", None, b_a))
-    parent = parent_index(batch.edge_index, batch.num_nodes).to(t_rgb.device)
+    parent = backdrop_of(batch).to(t_rgb.device)
     ratio, _ = tree_contrast(text, bg, parent, batch.depth.to(t_rgb.device))
     required = required_of(batch, level, parent, bg[:, 3]).to(t_rgb.device)
     fails = batch.has_text.to(t_rgb.device) & (required > 0) & (ratio < required + MARGIN + 1e-9)
@@ -469,7 +470,7 @@ class SequenceConstraint:
         self.batch = batch
         self.cfg = cfg
         n = batch.num_nodes
-        parent = parent_index(batch.edge_index, n)
+        parent = backdrop_of(batch)
         local = torch.where(parent >= 0, parent - batch.ptr[batch.batch], -1)
         self.parent, self.mask = to_dense(batch, local, fill_value=-1)
         self.has_text, _ = to_dense(batch, batch.has_text)

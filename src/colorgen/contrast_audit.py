@@ -21,7 +21,7 @@ from colorgen.constrained import required_of
 from colorgen.data.colors import parse_color
 from colorgen.data.graph import page_to_data
 from colorgen.data.webcolor_format import RawPage
-from colorgen.metrics.contrast import failing, parent_index, tree_contrast
+from colorgen.metrics.contrast import backdrop_of, failing, tree_contrast
 from colorgen.render.contrast import axe_script, inject_axe
 
 # results of every type (violations, passes, incomplete) mapped back to element ids; axe runs
@@ -74,7 +74,7 @@ class Agreement:
 def model_verdict(data: Data, level: str = "aa") -> tuple[torch.Tensor, torch.Tensor]:
     """(contrast ratio ``[N]``, failing ``[N]`` bool) of a page's own colours under the model."""
     raw = data.raw_colors  # [N, 2, 4] text / background RGBA (alpha in [0, 1])
-    parent = parent_index(data.edge_index, data.num_nodes)
+    parent = backdrop_of(data)
     ratio, _ = tree_contrast(raw[:, 0], raw[:, 1], parent, data.depth)
     # an opaque background hides the images above it, as in decoding (colorgen.constrained)
     return ratio, failing(ratio, required_of(data, level, parent, bg_alpha=raw[:, 1, 3]), data.has_text)

@@ -4,6 +4,8 @@ Bookkeeping for the tree encoder is computed here once (cached with the dataset)
 depth, so each level of the bottom-up / top-down pass is a single batched scatter.
 ``font_size`` (CSS px) / ``font_weight`` carry the optional extraction extras; official files
 lack them and get 0 (unknown), i.e. every text counts as normal size for the contrast model.
+``box`` ([left, top, width, height] CSS px, :data:`UNKNOWN_BOX` where absent) tells the contrast
+model which ancestors lie behind an element on screen.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from .colors import ColorFormatError, encode_color
 from .tags import tag_index
 from .webcolor_format import IMG_FEAT_DIM, MAX_ELEMENTS, TEXT_FEAT_DIM, DataValidationError, RawPage
 
-PROCESSING_VERSION = 2  # bump when this conversion changes: caches are rebuilt (2: font size/weight)
+PROCESSING_VERSION = 3  # bump when this conversion changes: caches are rebuilt (2: font size/weight, 3: box)
+UNKNOWN_BOX = (-1.0, -1.0, -1.0, -1.0)  # ``box`` row of an element without one (official files): width < 0
 
 
 def _feature(page_id: str, i: int, name: str, value, dim: int, pad_from: int | None = None) -> np.ndarray:
@@ -103,6 +106,7 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
     # normal-size, normal-weight text (the stricter WCAG threshold), as for every official file
     font_size = np.array([e.font_size or 0.0 for e in els], dtype=np.float32)
     font_weight = np.array([e.font_weight or 0 for e in els], dtype=np.int64)
+    box = np.array([UNKNOWN_BOX if e.box is None else e.box for e in els], dtype=np.float32).reshape(n, 4)
     child = np.flatnonzero(parents >= 0)
     return Data(
         num_nodes=n,
@@ -122,6 +126,7 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
         depth=torch.from_numpy(depth),
         font_size=torch.from_numpy(font_size),
         font_weight=torch.from_numpy(font_weight),
+        box=torch.from_numpy(box),
         is_test2=torch.tensor([is_test2]),
         page_id=pid,
     )

@@ -44,6 +44,9 @@ class RawElement:
     # load unchanged; readers then treat all text as normal size (the stricter 4.5:1 at AA).
     font_size: float | None = None
     font_weight: int | None = None
+    # the element's border box on the extraction's screen, CSS px [left, top, width, height], so
+    # the contrast model knows which ancestors' backgrounds really lie behind it (optional as well)
+    box: Sequence[float] | None = None
 
 
 @dataclass
@@ -73,6 +76,8 @@ def write_webcolor(h5_path: str | os.PathLike, pages: Iterable[RawPage]) -> int:
                     d.attrs["font_size"] = np.float32(el.font_size)
                 if el.font_weight is not None:
                     d.attrs["font_weight"] = np.int64(el.font_weight)
+                if el.box is not None:
+                    d.attrs["box"] = np.asarray(el.box, dtype=np.float32)
             n += 1
     return n
 
@@ -123,6 +128,7 @@ def read_page(group: h5py.Group) -> RawPage:
                 bgimg_feat=np.asarray(a["bgimg_feat"], dtype=np.float32) if "bgimg_feat" in a else None,
                 font_size=float(a["font_size"]) if "font_size" in a else None,
                 font_weight=int(a["font_weight"]) if "font_weight" in a else None,
+                box=np.asarray(a["box"], dtype=np.float32) if "box" in a else None,
             )
         )
     return RawPage(page_id=page_id, elements=elements)

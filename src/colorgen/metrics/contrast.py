@@ -4,8 +4,10 @@ Why a model of our own: the constrained decoders must know, before anything is r
 a text colour is legible. It follows what browsers and axe-core do when no background image,
 opacity or overlapping element intervenes: an element's *effective background* is its own
 background composited (source-over, alpha) over its parent's effective background, the page
-canvas (white) below the root; its text colour is composited over that in turn. The tree is
-walked level by level (all nodes of one depth at once), never node by node.
+canvas (white) below the root; its text colour is composited over that in turn. Where the data
+carry element boxes, "its parent" is the nearest ancestor whose box holds it on screen
+(:func:`backdrop_index`). The tree is walked level by level (all nodes of one depth at once),
+never node by node.
 
 Colours are float tensors ``[..., 3]`` (RGB 0-255) or ``[..., 4]`` (RGBA, alpha in [0, 1]).
 
@@ -49,6 +51,41 @@ def parent_index(edge_index: Tensor, num_nodes: int) -> Tensor:
     parent = torch.full((num_nodes,), -1, dtype=torch.long, device=edge_index.device)
     parent[edge_index[0]] = edge_index[1]
     return parent
+
+
+def backdrop_index(parent: Tensor, depth: Tensor, box: Tensor | None = None) -> Tensor:
+    """The ancestor whose effective background each element is seen on ``[N]`` (``-1`` for roots).
+
+    Why: a positioned sidebar, a float or a zero-height wrapper can put an element outside its
+    parent's box, and there the parent's background is not behind it (axe-core samples the
+    backdrop at the element's centre). With boxes (``[N, 4]`` left, top, width, height; width
+    < 0 = unknown) this is the nearest ancestor whose box holds the element's centre; ancestors
+    without a box, and the top two levels (``html`` and ``body``, whose background CSS spreads
+    over the whole canvas), always count. Without boxes (official files) it is the parent.
+    """
+    if box is None or parent.numel() == 0:
+        return parent
+    box = box.to(parent.device).double()
+    known = box[:, 2] >= 0
+    cx, cy = box[:, 0] + box[:, 2] / 2, box[:, 1] + box[:, 3] / 2
+    left, top, right, bottom = box[:, 0], box[:, 1], box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]
+    covers_all = ~known | (depth.to(parent.device) <= 1)
+    out = parent.clone()
+    moving = known & (parent >= 0)
+    while True:
+        rows = moving.nonzero().squeeze(1)
+        if rows.numel() == 0:
+            return out
+        a = out[rows]
+        inside = covers_all[a] | ((left[a] <= cx[rows]) & (cx[rows] <= right[a]) & (top[a] <= cy[rows]) & (cy[rows] <= bottom[a]))
+        moving[rows[inside]] = False
+        out[rows[~inside]] = parent[a[~inside]]
+
+
+def backdrop_of(batch) -> Tensor:
+    """:func:`backdrop_index` of a page or batch, with its boxes when the data has them."""
+    parent = parent_index(batch.edge_index, batch.num_nodes)
+    return backdrop_index(parent, batch.depth, getattr(batch, "box", None))
 
 
 def depth_levels(depth: Tensor) -> list[Tensor]:

@@ -432,7 +432,7 @@ class PrefixDecoder:
         at the first page shorter than ``bucket_ratio`` x its bucket's longest."""
         if decoder.training:
             raise RuntimeError("PrefixDecoder decodes in eval mode only (it skips dropout)")
-        if any(a < b for a, b in zip(lengths, lengths[1:])):
+        if any(a < b for a, b in zip(lengths, lengths[1:], strict=False)):
             raise ValueError("pages must be sorted longest first")
         self.decoder = decoder
         self.heads = decoder.layers[0].self_attn.n_heads
