@@ -54,6 +54,16 @@ def with_fonts(batch: Batch, seed: int, boxes: bool = False) -> Batch:
     if boxes:
         batch.box = torch.cat([torch.rand(n, 2, generator=g) * 300, torch.rand(n, 2, generator=g) * 200], 1)
         batch.box[torch.rand(n, generator=g) < 0.1] = -1.0
+        # what extraction found painted below each element: any other element of its page (an
+        # acyclic choice: one ranked lower in a random order), unknown for a third
+        behind = torch.full((n,), -1, dtype=torch.long)
+        for start, end in zip(batch.ptr[:-1].tolist(), batch.ptr[1:].tolist(), strict=True):
+            rank = torch.randperm(end - start, generator=g)
+            for i in range(end - start):
+                lower = (rank < rank[i]).nonzero().squeeze(1)
+                if lower.numel() and float(torch.rand(1, generator=g)) > 0.33:
+                    behind[start + i] = lower[torch.randint(lower.numel(), (1,), generator=g)]
+        batch.behind = behind
     return batch
 
 
@@ -73,8 +83,7 @@ def image_visible(batch: Batch, colors, bg_res=None) -> torch.Tensor:
     """Elements whose text is seen over a background image, through the rendered backgrounds."""
     b_a = colors[3]
     bres = default_res(b_a) if bg_res is None else bg_res.double()
-    parent = backdrop_of(batch)
-    return under_background_image(batch.bgimg_feat.abs().sum(-1) > 0, parent, batch.depth, alpha_value(b_a, bres))
+    return under_background_image(batch.bgimg_feat.abs().sum(-1) > 0, *backdrop_of(batch), alpha_value(b_a, bres))
 
 
 def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> torch.Tensor:
@@ -85,8 +94,7 @@ def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> 
     bres = default_res(b_a) if bg_res is None else bg_res.double()
     text = rendered_rgba(t_rgb, t_a, tres)
     bg = rendered_rgba(b_rgb, b_a, bres)
-    parent = backdrop_of(batch)
-    ratio, _ = tree_contrast(text, bg, parent, batch.depth)
+    ratio, _ = tree_contrast(text, bg, *backdrop_of(batch))
     required = required_ratio(level, large_text(batch.font_size, batch.font_weight))
     judged = ~image_visible(batch, colors, bg_res)
     return failing(ratio, required, batch.has_text & judged)
@@ -104,15 +112,15 @@ def test_constrained_decoding_never_emits_a_failing_pair(seed: int, cfg: Decodin
         assert not bool(violations(batch, colors, cfg.contrast).any())
 
 
-def test_decoding_sees_the_ancestor_behind_an_element_on_screen() -> None:
-    """With boxes, a text is judged on the ancestor whose box holds it, not on its parent."""
+def test_decoding_sees_what_lies_behind_an_element_on_screen() -> None:
+    """With boxes and ``behind``, a text is judged on what lies behind it on screen, not on its parent."""
     batch = with_fonts(mixed_batch(seed=3), 3, boxes=True)
     logits = random_logits(batch.num_nodes, 3)
     cfg = DecodingConfig(contrast="aa")
-    box = batch.box
-    del batch.box
+    box, behind = batch.box, batch.behind
+    del batch.box, batch.behind
     blind = decode_tree(batch, logits, cfg)
-    batch.box = box
+    batch.box, batch.behind = box, behind
     assert bool(violations(batch, blind, "aa").any())
     assert not bool(violations(batch, decode_tree(batch, logits, cfg), "aa").any())
 

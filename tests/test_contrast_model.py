@@ -10,9 +10,10 @@ from torch_geometric.data import Batch
 from colorgen.constrained import default_residuals, rendered_rgba
 from colorgen.data.colors import decode_to_values
 from colorgen.data.graph import page_to_data
-from colorgen.data.webcolor_format import RawElement, RawPage, read_pages, write_webcolor
+from colorgen.data.webcolor_format import DataValidationError, RawElement, RawPage, read_pages, write_webcolor
 from colorgen.metrics.contrast import (
     backdrop_index,
+    backdrop_of,
     composite,
     contrast_ratio,
     depth_levels,
@@ -126,13 +127,13 @@ def test_backdrop_is_the_nearest_ancestor_whose_box_holds_the_element() -> None:
                         [100, 100, 60, 20],  # the link, outside its nav: main is behind it
                         [5, 5, 20, 10],  # a link inside the nav
                         [500, 900, 10, 10]])  # outside main and body: body (the canvas) is behind it
-    assert backdrop_index(parent, depth, box).tolist() == [-1, 0, 1, 2, 2, 3, 1]
-    assert backdrop_index(parent, depth, None).tolist() == parent.tolist()
+    assert backdrop_index(parent, depth, box)[0].tolist() == [-1, 0, 1, 2, 2, 3, 1]
+    assert backdrop_index(parent, depth, None)[0].tolist() == parent.tolist()
     unknown = box.clone().float()
     unknown[3] = -1.0  # a nav without a box counts, as every ancestor of an official file
-    assert backdrop_index(parent, depth, unknown).tolist() == [-1, 0, 1, 2, 3, 3, 1]
+    assert backdrop_index(parent, depth, unknown)[0].tolist() == [-1, 0, 1, 2, 3, 3, 1]
     unknown[4] = -1.0  # an element without a box sits on its parent
-    assert backdrop_index(parent, depth, unknown)[4] == 3
+    assert backdrop_index(parent, depth, unknown)[0][4] == 3
 
 
 def test_backdrop_of_a_batch_matches_a_node_by_node_walk() -> None:
@@ -143,7 +144,8 @@ def test_backdrop_of_a_batch_matches_a_node_by_node_walk() -> None:
     box = torch.cat([xy, torch.rand(n, 2, generator=g) * 200], 1)
     box[torch.rand(n, generator=g) < 0.1] = -1.0
     parent = parent_index(batch.edge_index, n)
-    got = backdrop_index(parent, batch.depth, box)
+    got, level = backdrop_index(parent, batch.depth, box)
+    assert torch.equal(level, batch.depth)
     for i in range(n):
         want = int(parent[i])
         if box[i, 2] >= 0:
@@ -153,6 +155,39 @@ def test_backdrop_of_a_batch_matches_a_node_by_node_walk() -> None:
                 want = int(parent[want])
         assert int(got[i]) == want
     assert (got != parent).any() and (got == parent).any()
+
+
+def test_an_element_painted_behind_comes_before_the_tree() -> None:
+    # html > body > (sidebar background div, nav > link); the link is painted over the div
+    parent = torch.tensor([-1, 0, 1, 1, 3])
+    depth = torch.tensor([0, 1, 2, 2, 3])
+    behind = torch.tensor([-1, 0, 1, -1, 2])  # the nav: unknown (its parent then)
+    got, level = backdrop_index(parent, depth, None, behind)
+    assert got.tolist() == [-1, 0, 1, 1, 2] and level.tolist() == [0, 1, 2, 2, 3]
+    bg = torch.tensor([[255, 255, 255, 1.0], [0, 0, 0, 0.0], [14, 12, 14, 1.0], [0, 0, 0, 0.0], [0, 0, 0, 0.0]],
+                      dtype=torch.float64)
+    text = torch.tensor([[0, 0, 0, 0.0]] * 4 + [[255, 255, 255, 1.0]], dtype=torch.float64)
+    assert float(tree_contrast(text, bg, got, level)[0][4]) > 15  # white on the dark div
+    assert float(tree_contrast(text, bg, parent, depth)[0][4]) == pytest.approx(1.0)  # the tree: on white
+    cycle = torch.tensor([-1, 0, 3, 2, -1])  # 2 and 3 behind each other: the tree rule instead
+    assert backdrop_index(parent, depth, None, cycle)[0].tolist() == parent.tolist()
+
+
+def test_behind_ids_are_page_local_in_a_batch() -> None:
+    pages = []
+    for k in range(3):
+        d = page_to_data(RawPage(f"p{k}", [RawElement(-1, "html", 0, "rgb(255, 255, 255)"),
+                                          RawElement(0, "div", 0, "rgb(0, 0, 0)"),
+                                          RawElement(0, "p", 1, "rgba(0, 0, 0, 0)", "rgb(255, 255, 255)",
+                                                     [1.0] * 12, behind=1 if k != 1 else None)]))
+        pages.append(d)
+    batch = Batch.from_data_list(pages)
+    got, level = backdrop_of(batch)
+    assert got.tolist() == [-1, 0, 1, -1, 3, 3, -1, 6, 7]
+    assert level.tolist() == [0, 1, 2, 0, 1, 1, 0, 1, 2]
+    bad = RawPage("bad", [RawElement(-1, "html", 0, "rgb(255, 255, 255)", behind=0)])
+    with pytest.raises(DataValidationError, match="behind"):
+        page_to_data(bad)
 
 
 def test_tree_contrast_failing_set() -> None:
@@ -195,7 +230,7 @@ def _page(font: bool) -> RawPage:
         RawElement(-1, "html", 0, "rgb(255, 255, 255)"),
         RawElement(0, "h1", 0, "rgba(0, 0, 0, 0)", "rgb(0, 0, 0)", [1.0] * 12,
                    font_size=32.0 if font else None, font_weight=700 if font else None,
-                   box=[8.0, 10.5, 300.25, 40.0] if font else None),
+                   box=[8.0, 10.5, 300.25, 40.0] if font else None, behind=2 if font else None),
         RawElement(0, "div", 1, "rgba(0, 0, 0, 0)"),
     ]
     return RawPage("p", els)
@@ -211,10 +246,11 @@ def test_font_and_box_attributes_are_optional_in_the_official_format(tmp_path, f
         assert page.elements[1].font_size == 32.0 and page.elements[1].font_weight == 700
         assert data.font_size.tolist() == [0.0, 32.0, 0.0] and data.font_weight.tolist() == [0, 700, 0]
         assert data.box.tolist() == [[-1.0] * 4, [8.0, 10.5, 300.25, 40.0], [-1.0] * 4]
+        assert page.elements[1].behind == 2 and data.behind.tolist() == [-1, 2, -1]
     else:  # an official file: no attribute, every text read as normal size (4.5:1 at AA)
         assert page.elements[1].font_size is None and page.elements[1].box is None
         assert data.font_size.tolist() == [0.0] * 3
-        assert (data.box == -1).all()
+        assert (data.box == -1).all() and (data.behind == -1).all()
     batch = Batch.from_data_list([data, data])
     large = large_text(batch.font_size, batch.font_weight)
     assert large.tolist() == [False, font, False] * 2

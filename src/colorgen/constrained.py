@@ -299,7 +299,8 @@ def background_image(batch: Any) -> Tensor:
     return image.abs().sum(-1) > 0
 
 
-def required_of(batch: Any, level: str, parent: Tensor | None = None, bg_alpha: Tensor | None = None) -> Tensor:
+def required_of(batch: Any, level: str, backdrop: tuple[Tensor, Tensor] | None = None,
+                bg_alpha: Tensor | None = None) -> Tensor:
     """Minimum ratio per node of a batch (font size / weight when the data has them); 0 (no
     constraint) for text over a background image, whose backdrop no colour decides.
 
@@ -310,8 +311,8 @@ def required_of(batch: Any, level: str, parent: Tensor | None = None, bg_alpha: 
     required = required_ratio(level, large_text(*font_of(batch)))
     if getattr(batch, "bgimg_feat", None) is None:
         return required
-    parent = backdrop_of(batch) if parent is None else parent
-    over_image = under_background_image(background_image(batch), parent, batch.depth, bg_alpha)
+    parent, depth = backdrop_of(batch) if backdrop is None else backdrop
+    over_image = under_background_image(background_image(batch), parent, depth, bg_alpha)
     return required.masked_fill(over_image.to(required.device), 0.0)
 
 
@@ -355,7 +356,7 @@ def _decode_levels(
     """:func:`decode_tree` on every page of ``batch``, level by level."""
     n = batch.num_nodes
     device = logits[0].device
-    parent = backdrop_of(batch).to(device)
+    parent, depth = (t.to(device) for t in backdrop_of(batch))
     required = required_ratio(str(cfg.contrast), large_text(*font_of(batch))).to(device)
     has_text = batch.has_text.to(device)
     own_image = background_image(batch).to(device)
@@ -363,11 +364,11 @@ def _decode_levels(
     text = has_text.nonzero().squeeze(1)
     text_lum = decoder.text_luminance(text, n)
     if cfg.greedy and cfg.contrast_lookahead > 0 and n:
-        logits = _with_lookahead(batch, logits, parent, text, text_lum, cfg, decoder.residuals)
+        logits = _with_lookahead(batch, logits, (parent, depth), text, text_lum, cfg, decoder.residuals)
     out = [torch.zeros(n, dtype=torch.long, device=device) for _ in range(4)]
     eff = torch.empty(n, 3, dtype=torch.float64, device=device)
     visible = torch.zeros(n, dtype=torch.bool, device=device)  # a background image behind the text
-    levels = depth_levels(batch.depth.to(device))
+    levels = depth_levels(depth)
     # the logits in level order once, so that each level reads slices; greedy draws once for all
     order, sizes = torch.cat(levels), [lv.numel() for lv in levels]
     in_order = [lg[order] for lg in logits]
@@ -386,8 +387,8 @@ def _decode_levels(
     return tuple(out)  # type: ignore[return-value]
 
 
-def _with_lookahead(batch: Any, logits: Any, parent: Tensor, text: Tensor, text_lum: Tensor, cfg: DecodingConfig,
-                    residuals: Residuals) -> tuple[Tensor, ...]:
+def _with_lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], text: Tensor, text_lum: Tensor,
+                    cfg: DecodingConfig, residuals: Residuals) -> tuple[Tensor, ...]:
     """``logits`` with the backgrounds replaced by one-hot choices of :mod:`colorgen.lookahead`
     (``text``: the text elements, ``text_lum``: their classes' luminance, :meth:`NodeDecoder.text_luminance`)."""
     from colorgen.lookahead import lookahead_backgrounds
@@ -397,9 +398,9 @@ def _with_lookahead(batch: Any, logits: Any, parent: Tensor, text: Tensor, text_
     def bg_rgba_of(rows: Tensor, rgb: Tensor, alpha: Tensor) -> Tensor:
         return rendered_rgba(rgb, alpha, residuals.rows("bg", rows, alpha))
 
-    required = required_of(batch, str(cfg.contrast), parent).to(device)[text]  # conservative image rule
+    required = required_of(batch, str(cfg.contrast), backdrop).to(device)[text]  # conservative image rule
     canvas = torch.tensor(CANVAS, dtype=torch.float64, device=device)
-    bg_rgb, bg_alpha = lookahead_backgrounds(logits, parent, batch.depth.to(device), text, required,
+    bg_rgb, bg_alpha = lookahead_backgrounds(logits, *backdrop, text, required,
                                              bg_rgba_of, text_lum, canvas, weight=cfg.contrast_lookahead)
     return (logits[0], logits[1], _one_hot(bg_rgb, NUM_RGB_CLASSES), _one_hot(bg_alpha, NUM_ALPHA_CLASSES))
 
@@ -431,10 +432,11 @@ def _pages_of(batch: Any, nodes: Tensor) -> Data:
     flags, fonts and background images (a full ``subgraph`` would copy every feature)."""
     edge_index, _ = subgraph(nodes, batch.edge_index, relabel_nodes=True, num_nodes=batch.num_nodes)
     size, weight = font_of(batch)
-    box = getattr(batch, "box", None)
+    box, behind = getattr(batch, "box", None), getattr(batch, "behind", None)
     return Data(edge_index=edge_index, num_nodes=nodes.numel(), depth=batch.depth[nodes], has_text=batch.has_text[nodes],
                 font_size=size[nodes], font_weight=weight[nodes], batch=batch.batch[nodes],
-                bgimg_feat=background_image(batch)[nodes, None].float(), box=None if box is None else box[nodes])
+                bgimg_feat=background_image(batch)[nodes, None].float(), box=None if box is None else box[nodes],
+                behind=None if behind is None else behind[nodes])
 
 
 def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals) -> Tensor | None:
@@ -446,9 +448,9 @@ def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals) -> Tenso
     t_rgb, t_a, b_rgb, b_a = colors[:4]
     text = rendered_rgba(t_rgb, t_a, res.rows("text", None, t_a))
     bg = rendered_rgba(b_rgb, b_a, res.rows("bg", None, b_a))
-    parent = backdrop_of(batch).to(t_rgb.device)
-    ratio, _ = tree_contrast(text, bg, parent, batch.depth.to(t_rgb.device))
-    required = required_of(batch, level, parent, bg[:, 3]).to(t_rgb.device)
+    backdrop = tuple(t.to(t_rgb.device) for t in backdrop_of(batch))
+    ratio, _ = tree_contrast(text, bg, *backdrop)
+    required = required_of(batch, level, backdrop, bg[:, 3]).to(t_rgb.device)
     fails = batch.has_text.to(t_rgb.device) & (required > 0) & (ratio < required + MARGIN + 1e-9)
     if not bool(fails.any()):
         return None
@@ -470,7 +472,7 @@ class SequenceConstraint:
         self.batch = batch
         self.cfg = cfg
         n = batch.num_nodes
-        parent = backdrop_of(batch)
+        parent, _ = backdrop_of(batch)
         local = torch.where(parent >= 0, parent - batch.ptr[batch.batch], -1)
         self.parent, self.mask = to_dense(batch, local, fill_value=-1)
         self.has_text, _ = to_dense(batch, batch.has_text)

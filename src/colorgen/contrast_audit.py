@@ -74,10 +74,10 @@ class Agreement:
 def model_verdict(data: Data, level: str = "aa") -> tuple[torch.Tensor, torch.Tensor]:
     """(contrast ratio ``[N]``, failing ``[N]`` bool) of a page's own colours under the model."""
     raw = data.raw_colors  # [N, 2, 4] text / background RGBA (alpha in [0, 1])
-    parent = backdrop_of(data)
-    ratio, _ = tree_contrast(raw[:, 0], raw[:, 1], parent, data.depth)
+    backdrop = backdrop_of(data)
+    ratio, _ = tree_contrast(raw[:, 0], raw[:, 1], *backdrop)
     # an opaque background hides the images above it, as in decoding (colorgen.constrained)
-    return ratio, failing(ratio, required_of(data, level, parent, bg_alpha=raw[:, 1, 3]), data.has_text)
+    return ratio, failing(ratio, required_of(data, level, backdrop, bg_alpha=raw[:, 1, 3]), data.has_text)
 
 
 def page_data(page: RawPage) -> Data:

@@ -118,9 +118,9 @@ def page_verdict(page: RawPage, colors: PageColors, level: str = "aa") -> PageVe
     text, bg = rendered_rgba(colors)
     data.raw_colors = torch.from_numpy(np.stack([text, bg], 1))
     ratio, fails = model_verdict(data, level)
-    parent = backdrop_of(data)
-    required = required_of(data, level, parent, bg_alpha=data.raw_colors[:, 1, 3])
-    _, eff = tree_contrast(data.raw_colors[:, 0], data.raw_colors[:, 1], parent, data.depth)
+    backdrop = backdrop_of(data)
+    required = required_of(data, level, backdrop, bg_alpha=data.raw_colors[:, 1, 3])
+    _, eff = tree_contrast(data.raw_colors[:, 0], data.raw_colors[:, 1], *backdrop)
     fg = composite(data.raw_colors[:, 0], eff)
     return PageVerdict(data.has_text.numpy(), ratio.numpy(), fails.numpy(), required.numpy(),
                        fg.round().numpy(), eff.round().numpy())

@@ -4,8 +4,9 @@ Bookkeeping for the tree encoder is computed here once (cached with the dataset)
 depth, so each level of the bottom-up / top-down pass is a single batched scatter.
 ``font_size`` (CSS px) / ``font_weight`` carry the optional extraction extras; official files
 lack them and get 0 (unknown), i.e. every text counts as normal size for the contrast model.
-``box`` ([left, top, width, height] CSS px, :data:`UNKNOWN_BOX` where absent) tells the contrast
-model which ancestors lie behind an element on screen.
+``box`` ([left, top, width, height] CSS px, :data:`UNKNOWN_BOX` where absent) and ``behind`` (the
+page-local id of the element painted right below it at its centre, -1 where absent) tell the
+contrast model what lies behind an element on screen.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .colors import ColorFormatError, encode_color
 from .tags import tag_index
 from .webcolor_format import IMG_FEAT_DIM, MAX_ELEMENTS, TEXT_FEAT_DIM, DataValidationError, RawPage
 
-PROCESSING_VERSION = 3  # bump when this conversion changes: caches are rebuilt (2: font size/weight, 3: box)
+PROCESSING_VERSION = 4  # bump when this conversion changes: caches are rebuilt (2: font size/weight, 3-4: box, behind)
 UNKNOWN_BOX = (-1.0, -1.0, -1.0, -1.0)  # ``box`` row of an element without one (official files): width < 0
 
 
@@ -107,6 +108,9 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
     font_size = np.array([e.font_size or 0.0 for e in els], dtype=np.float32)
     font_weight = np.array([e.font_weight or 0 for e in els], dtype=np.int64)
     box = np.array([UNKNOWN_BOX if e.box is None else e.box for e in els], dtype=np.float32).reshape(n, 4)
+    behind = np.array([-1 if e.behind is None else e.behind for e in els], dtype=np.int64)
+    if ((behind < -1) | (behind >= n) | (behind == np.arange(n))).any():
+        raise DataValidationError(f"page {pid!r}: a 'behind' attribute names no other element of the page")
     child = np.flatnonzero(parents >= 0)
     return Data(
         num_nodes=n,
@@ -127,6 +131,7 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
         font_size=torch.from_numpy(font_size),
         font_weight=torch.from_numpy(font_weight),
         box=torch.from_numpy(box),
+        behind=torch.from_numpy(behind),
         is_test2=torch.tensor([is_test2]),
         page_id=pid,
     )

@@ -47,6 +47,8 @@ class RawElement:
     # the element's border box on the extraction's screen, CSS px [left, top, width, height], so
     # the contrast model knows which ancestors' backgrounds really lie behind it (optional as well)
     box: Sequence[float] | None = None
+    # the element painted right below it at its box's centre (an element id of the page; -1 = none known)
+    behind: int | None = None
 
 
 @dataclass
@@ -78,6 +80,8 @@ def write_webcolor(h5_path: str | os.PathLike, pages: Iterable[RawPage]) -> int:
                     d.attrs["font_weight"] = np.int64(el.font_weight)
                 if el.box is not None:
                     d.attrs["box"] = np.asarray(el.box, dtype=np.float32)
+                if el.behind is not None:
+                    d.attrs["behind"] = np.int64(el.behind)
             n += 1
     return n
 
@@ -129,6 +133,7 @@ def read_page(group: h5py.Group) -> RawPage:
                 font_size=float(a["font_size"]) if "font_size" in a else None,
                 font_weight=int(a["font_weight"]) if "font_weight" in a else None,
                 box=np.asarray(a["box"], dtype=np.float32) if "box" in a else None,
+                behind=int(a["behind"]) if "behind" in a else None,
             )
         )
     return RawPage(page_id=page_id, elements=elements)

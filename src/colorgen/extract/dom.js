@@ -140,6 +140,25 @@
     return null;
   }
 
+  // The kept element painted right below each kept one at the centre of its on-screen box (the
+  // point axe-core samples): usually the parent, but not for positioned boxes over a sibling's
+  // background. -1 where unknown (no box in view, or the element is not hit-testable).
+  const finalIndex = new Map(final.map((n, j) => [n.el, j]));
+  function behindOf(n) {
+    const r = n.rect;
+    const x0 = Math.max(r.left, 0), x1 = Math.min(r.right, window.innerWidth);
+    const y0 = Math.max(r.top, 0), y1 = Math.min(r.bottom, window.innerHeight);
+    if (!(x1 > x0 && y1 > y0)) return -1;
+    const stack = document.elementsFromPoint((x0 + x1) / 2, (y0 + y1) / 2);
+    const at = stack.indexOf(n.el);
+    if (at < 0) return -1;
+    for (let k = at + 1; k < stack.length; k++) {
+      const j = finalIndex.get(stack[k]);
+      if (j !== undefined && !n.el.contains(stack[k])) return j;
+    }
+    return -1;
+  }
+
   const siblingCount = new Map();
   const out = [];
   let nonUnique = 0;
@@ -191,6 +210,7 @@
       rendered: n.rendered,
       image,
       rect: [r.left, r.top, r.width, r.height].map((v) => Math.round(v * 100) / 100),
+      behind: behindOf(n),
     });
   }
   return {

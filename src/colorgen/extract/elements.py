@@ -134,6 +134,7 @@ async def extract_elements(page: Page, page_id: str, origin: str, root: Path, vi
             font_size=font_size(it) if is_text[i] else None,
             font_weight=font_weight(it) if is_text[i] else None,
             box=it["rect"],
+            behind=it["behind"],
         )
         for i, it in enumerate(items)
     ]

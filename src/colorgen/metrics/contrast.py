@@ -5,7 +5,7 @@ a text colour is legible. It follows what browsers and axe-core do when no backg
 opacity or overlapping element intervenes: an element's *effective background* is its own
 background composited (source-over, alpha) over its parent's effective background, the page
 canvas (white) below the root; its text colour is composited over that in turn. Where the data
-carry element boxes, "its parent" is the nearest ancestor whose box holds it on screen
+carry what lies behind each element on screen, "its parent" is that element
 (:func:`backdrop_index`). The tree is walked level by level (all nodes of one depth at once),
 never node by node.
 
@@ -53,23 +53,43 @@ def parent_index(edge_index: Tensor, num_nodes: int) -> Tensor:
     return parent
 
 
-def backdrop_index(parent: Tensor, depth: Tensor, box: Tensor | None = None) -> Tensor:
-    """The ancestor whose effective background each element is seen on ``[N]`` (``-1`` for roots).
+def backdrop_index(parent: Tensor, depth: Tensor, box: Tensor | None = None,
+                   behind: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """(the element each element is seen on ``[N]``, ``-1`` for roots; its depth in that forest ``[N]``).
 
-    Why: a positioned sidebar, a float or a zero-height wrapper can put an element outside its
-    parent's box, and there the parent's background is not behind it (axe-core samples the
-    backdrop at the element's centre). With boxes (``[N, 4]`` left, top, width, height; width
-    < 0 = unknown) this is the nearest ancestor whose box holds the element's centre; ancestors
-    without a box, and the top two levels (``html`` and ``body``, whose background CSS spreads
-    over the whole canvas), always count. Without boxes (official files) it is the parent.
+    Why: a positioned sidebar link can sit over a sibling's background, or outside its parent's
+    box, and there the parent's background is not behind it (axe-core samples the backdrop at
+    the element's centre). In order of preference:
+
+    * ``behind`` (``[N]`` global ids, ``-1`` = unknown): the element extraction found painted
+      right below it at that point, which may be any element of the page;
+    * ``box`` (``[N, 4]`` left, top, width, height; width < 0 = unknown): the nearest ancestor
+      whose box holds the element's centre; ancestors without a box and the top two levels
+      (``html``, ``body``: CSS spreads their background over the whole canvas) always count;
+    * the parent (official files, which carry neither).
+
+    Effective backgrounds then compose along this forest, so it is walked by its own depth (the
+    second tensor), which equals ``depth`` without ``behind``. A page whose ``behind`` links
+    would form a cycle falls back to its boxes.
     """
-    if box is None or parent.numel() == 0:
-        return parent
-    box = box.to(parent.device).double()
+    out = parent.clone()
+    if box is not None and parent.numel():
+        out = _box_backdrop(parent, depth.to(parent.device), box.to(parent.device).double())
+    if behind is None or parent.numel() == 0:
+        return out, depth
+    behind = behind.to(parent.device)
+    on = torch.where(behind >= 0, behind, out)
+    level = _forest_depth(on)
+    if level is None:  # a cycle: keep the tree-shaped rule for every node
+        return out, depth
+    return on, level
+
+
+def _box_backdrop(parent: Tensor, depth: Tensor, box: Tensor) -> Tensor:
     known = box[:, 2] >= 0
     cx, cy = box[:, 0] + box[:, 2] / 2, box[:, 1] + box[:, 3] / 2
     left, top, right, bottom = box[:, 0], box[:, 1], box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]
-    covers_all = ~known | (depth.to(parent.device) <= 1)
+    covers_all = ~known | (depth <= 1)
     out = parent.clone()
     moving = known & (parent >= 0)
     while True:
@@ -82,10 +102,34 @@ def backdrop_index(parent: Tensor, depth: Tensor, box: Tensor | None = None) -> 
         out[rows[~inside]] = parent[a[~inside]]
 
 
-def backdrop_of(batch) -> Tensor:
-    """:func:`backdrop_index` of a page or batch, with its boxes when the data has them."""
+def _forest_depth(up: Tensor) -> Tensor | None:
+    """Depth of every node in the forest of ``up`` links (roots ``-1``), or None if they form a cycle."""
+    n = up.numel()
+    level = torch.zeros(n, dtype=torch.long, device=up.device)
+    done = up < 0
+    for _ in range(n):
+        if bool(done.all()):
+            return level
+        ready = ~done & done[up.clamp(min=0)]
+        if not bool(ready.any()):
+            return None
+        level[ready] = level[up[ready]] + 1
+        done = done | ready
+    return level if bool(done.all()) else None
+
+
+def backdrop_of(batch) -> tuple[Tensor, Tensor]:
+    """:func:`backdrop_index` of a page or batch, with the boxes and ``behind`` links its data have."""
     parent = parent_index(batch.edge_index, batch.num_nodes)
-    return backdrop_index(parent, batch.depth, getattr(batch, "box", None))
+    behind = getattr(batch, "behind", None)
+    if behind is not None:  # page-local ids -> batch ids
+        page = getattr(batch, "batch", None)
+        if page is not None and batch.num_nodes:
+            new_page = torch.ones(batch.num_nodes, dtype=torch.bool, device=page.device)
+            new_page[1:] = page[1:] != page[:-1]
+            first = torch.where(new_page, torch.arange(batch.num_nodes, device=page.device), 0).cummax(0).values
+            behind = torch.where(behind >= 0, behind + first, behind)
+    return backdrop_index(parent, batch.depth, getattr(batch, "box", None), behind)
 
 
 def depth_levels(depth: Tensor) -> list[Tensor]:
