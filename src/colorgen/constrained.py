@@ -130,9 +130,9 @@ def palette_luminance(res: Tensor) -> Tensor:
     """
     r = res[:, :3].double().clamp(0, 1)
     values = torch.round(BIN_WIDTH * torch.arange(8, dtype=torch.float64, device=r.device) + (BIN_WIDTH - 1) * r[..., None])
-    weighted = _LINEAR[values.long()] * _WEIGHTS.to(r.device)[None, :, None]  # [n, 3, 8]
-    bins = _CLASS_BINS.long().to(r.device)
-    return weighted[:, 0, bins[:, 0]] + weighted[:, 1, bins[:, 1]] + weighted[:, 2, bins[:, 2]]
+    w = _LINEAR[values.long()] * _WEIGHTS.to(r.device)[None, :, None]  # [n, 3, 8]
+    # class = 64 r + 8 g + b: an outer sum of the three channels' terms, in the order r + g + b
+    return (w[:, 0, :, None, None] + w[:, 1, None, :, None] + w[:, 2, None, None, :]).reshape(-1, NUM_RGB_CLASSES)
 
 
 def _ratios(alpha: Tensor, eff: Tensor, res: Tensor, opaque_lum: Tensor | None = None) -> Tensor:

@@ -26,8 +26,9 @@ chosen backgrounds. Sampling is left alone (it would change the distribution dra
 
 The best legible log-probability for a backdrop of luminance ``L`` is a lookup: text of
 luminance ``l`` is legible iff ``l >= (L + .05) r - .05`` or ``l <= (L + .05) / r - .05``, so with
-each element's classes sorted by luminance, prefix and suffix maxima of the log-probabilities
-answer it; :class:`LegibleLookup` tabulates that on a fine grid of ``L`` once per element.
+each class legible from some grid point of ``L`` on (darker) or up to one (lighter), running
+maxima of the log-probabilities answer it; :class:`LegibleLookup` tabulates that on a fine grid
+of ``L`` once per element.
 """
 
 from __future__ import annotations
@@ -56,21 +57,26 @@ class LegibleLookup:
 
     def __init__(self, text_logp: Tensor, text_lum: Tensor, need: Tensor):
         # text_logp, text_lum: [m, 512]; need: [m] required ratio (0 = anything goes)
-        # float32 throughout: a ranking heuristic, and half the memory traffic of float64
-        lum, order = text_lum.float().sort(dim=1)
-        lp = text_logp.float().gather(1, order)
-        prefix = lp.cummax(dim=1).values  # best among the darkest 1..k
-        suffix = lp.flip(1).cummax(dim=1).values.flip(1)  # best among the k-th lightest and up
-        grid = self.grid_luminance().to(lum.device, torch.float32)[None, :]  # [1, G]
+        # float32 throughout: a ranking heuristic, and half the memory traffic of float64.
+        # Text of luminance l is legible on the grid's backdrop g, darker, iff
+        # log((l + .05) r) <= LO + g step, and lighter iff log((l + .05) / r) >= LO + g step: so
+        # each class is legible darker from one grid index up and lighter up to another, and the
+        # best legible log p per grid point is a running maximum of the classes bucketed there
+        # (no sort, no search).
+        g_count = self.GRID
+        lp = text_logp.float()
+        step = float((self._HI - self._LO) / (g_count - 1))
         need = need.float()[:, None]
         free = need <= 0
-        need = need.clamp(min=1e-9)
-        n = lum.size(1)
-        # legible: l <= (L + .05) / r - .05 (darker text) or l >= (L + .05) r - .05 (lighter)
-        k_dark = torch.searchsorted(lum, ((grid + 0.05) / need - 0.05).contiguous(), right=True)
-        k_light = torch.searchsorted(lum, ((grid + 0.05) * need - 0.05).contiguous(), right=False)
-        best_dark = torch.where(k_dark > 0, prefix.gather(1, (k_dark - 1).clamp(min=0)), NEG)
-        best_light = torch.where(k_light < n, suffix.gather(1, k_light.clamp(max=n - 1)), NEG)
+        log_r = torch.log(need.clamp(min=1e-9))
+        pos = (torch.log(text_lum.float().clamp(min=0) + 0.05) - float(self._LO)) / step  # [m, 512]
+        first_dark = torch.ceil(pos + log_r / step).clamp(0, g_count).long()  # g_count: never
+        last_light = torch.floor(pos - log_r / step).clamp(-1, g_count - 1).long()  # -1: never
+        m = lp.size(0)
+        best_dark = torch.full((m, g_count + 1), NEG, device=lp.device).scatter_reduce_(1, first_dark, lp, "amax")
+        best_dark = best_dark[:, :g_count].cummax(dim=1).values
+        best_light = torch.full((m, g_count + 1), NEG, device=lp.device).scatter_reduce_(1, last_light + 1, lp, "amax")
+        best_light = best_light[:, 1:].flip(1).cummax(dim=1).values.flip(1)
         lost = torch.maximum(best_dark, best_light) - lp.max(dim=1).values[:, None]
         # nothing legible at all: the constraint will change a background instead; a large but
         # finite loss keeps candidates comparable
