@@ -103,19 +103,21 @@ def _box_backdrop(parent: Tensor, depth: Tensor, box: Tensor) -> Tensor:
 
 
 def _forest_depth(up: Tensor) -> Tensor | None:
-    """Depth of every node in the forest of ``up`` links (roots ``-1``), or None if they form a cycle."""
+    """Depth of every node in the forest of ``up`` links (roots ``-1``), or None if they form a cycle.
+
+    Pointer jumping: each round adds the depth counted by the node's current target and jumps to
+    the target's target, so a forest of depth D takes log2(D) rounds of whole-tensor ops."""
     n = up.numel()
-    level = torch.zeros(n, dtype=torch.long, device=up.device)
-    done = up < 0
-    for _ in range(n):
-        if bool(done.all()):
+    level = (up >= 0).long()
+    target = up.clone()
+    for _ in range(max(n, 1).bit_length() + 1):
+        live = target >= 0
+        if not bool(live.any()):
             return level
-        ready = ~done & done[up.clamp(min=0)]
-        if not bool(ready.any()):
-            return None
-        level[ready] = level[up[ready]] + 1
-        done = done | ready
-    return level if bool(done.all()) else None
+        t = target.clamp(min=0)
+        level = torch.where(live, level + level[t], level)
+        target = torch.where(live, target[t], target)
+    return None
 
 
 def backdrop_of(batch) -> tuple[Tensor, Tensor]:
