@@ -10,7 +10,13 @@ from torch_geometric.data import Batch
 from colorgen.constrained import default_residuals, rendered_rgba
 from colorgen.data.colors import decode_to_values
 from colorgen.data.graph import page_to_data
-from colorgen.data.webcolor_format import DataValidationError, RawElement, RawPage, read_pages, write_webcolor
+from colorgen.data.webcolor_format import (
+    DataValidationError,
+    RawElement,
+    RawPage,
+    read_pages,
+    write_webcolor,
+)
 from colorgen.metrics.contrast import (
     backdrop_index,
     backdrop_of,
