@@ -179,6 +179,18 @@ def test_an_element_painted_behind_comes_before_the_tree() -> None:
     assert backdrop_index(parent, depth, None, cycle)[0].tolist() == parent.tolist()
 
 
+def test_a_point_found_behind_is_widened_to_the_ancestor_covering_the_box() -> None:
+    # html > wrapper (dark) > [sidebar nav (transparent) > link, page (light) > form > input]; at the
+    # nav's centre the browser found the input below it: only the page covers the whole nav
+    parent = torch.tensor([-1, 0, 1, 2, 1, 4, 5])
+    depth = torch.tensor([0, 1, 2, 3, 2, 3, 4])
+    box = torch.tensor([[0, 0, 375, 2000], [0, 0, 375, 2000], [0, 80, 260, 680], [0, 190, 260, 54],
+                        [0, 55, 375, 2000], [40, 300, 290, 300], [41, 406, 293, 34]])
+    behind = torch.tensor([-1, 0, 6, 2, 1, 4, 5])
+    got, level = backdrop_index(parent, depth, box, behind)
+    assert got.tolist() == [-1, 0, 4, 2, 1, 4, 5] and level.tolist() == [0, 1, 3, 4, 2, 3, 4]
+
+
 def test_behind_ids_are_page_local_in_a_batch() -> None:
     pages = []
     for k in range(3):

@@ -62,7 +62,8 @@ def backdrop_index(parent: Tensor, depth: Tensor, box: Tensor | None = None,
     the element's centre). In order of preference:
 
     * ``behind`` (``[N]`` global ids, ``-1`` = unknown): the element extraction found painted
-      right below it at that point, which may be any element of the page;
+      right below it at that point, which may be any element of the page, or the nearest of its
+      ancestors whose box covers the element's (:func:`_covering`);
     * ``box`` (``[N, 4]`` left, top, width, height; width < 0 = unknown): the nearest ancestor
       whose box holds the element's centre; ancestors without a box and the top two levels
       (``html``, ``body``: CSS spreads their background over the whole canvas) always count;
@@ -78,6 +79,8 @@ def backdrop_index(parent: Tensor, depth: Tensor, box: Tensor | None = None,
     if behind is None or parent.numel() == 0:
         return out, depth
     behind = behind.to(parent.device)
+    if box is not None:
+        behind = _covering(behind, parent, box.to(parent.device).double())
     on = torch.where(behind >= 0, behind, out)
     level = _forest_depth(on)
     if level is None:  # a cycle: keep the tree-shaped rule for every node
@@ -100,6 +103,27 @@ def _box_backdrop(parent: Tensor, depth: Tensor, box: Tensor) -> Tensor:
         inside = covers_all[a] | ((left[a] <= cx[rows]) & (cx[rows] <= right[a]) & (top[a] <= cy[rows]) & (cy[rows] <= bottom[a]))
         moving[rows[inside]] = False
         out[rows[~inside]] = parent[a[~inside]]
+
+
+def _covering(behind: Tensor, parent: Tensor, box: Tensor) -> Tensor:
+    """``behind`` moved up to the nearest ancestor-or-self whose box covers the element's box
+    (1 px slack; ``-1`` if none; unknown boxes count as covering).
+
+    Why: ``behind`` was found at one point, but a transparent element hands its backdrop on to all
+    its descendants, wherever they are in its box. The found element's ancestors are painted below
+    it, so the first one covering the whole box lies behind every point of it."""
+    left, top = box[:, 0], box[:, 1]
+    right, bottom = left + box[:, 2], top + box[:, 3]
+    known = box[:, 2] >= 0
+    out = behind.clone()
+    while True:
+        rows = (out >= 0).nonzero().squeeze(1)
+        j = out[rows]
+        covers = ~known[rows] | ~known[j] | ((left[j] <= left[rows] + 1) & (top[j] <= top[rows] + 1)
+                                            & (right[j] >= right[rows] - 1) & (bottom[j] >= bottom[rows] - 1))
+        if bool(covers.all()):
+            return out
+        out[rows[~covers]] = parent[j[~covers]]
 
 
 def _forest_depth(up: Tensor) -> Tensor | None:
