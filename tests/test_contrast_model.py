@@ -272,3 +272,11 @@ def test_font_and_box_attributes_are_optional_in_the_official_format(tmp_path, f
     batch = Batch.from_data_list([data, data])
     large = large_text(batch.font_size, batch.font_weight)
     assert large.tolist() == [False, font, False] * 2
+
+
+def test_palette_luminance_is_the_luminance_of_the_rendered_palette() -> None:
+    from colorgen.constrained import palette_luminance, rgb_palette
+
+    res = torch.rand(50, 4, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    want = relative_luminance(rgb_palette(res))  # [50, 512], class = 64 r + 8 g + b
+    assert torch.allclose(palette_luminance(res), want, rtol=0, atol=1e-12)
