@@ -88,21 +88,34 @@ def backdrop_index(parent: Tensor, depth: Tensor, box: Tensor | None = None,
     return on, level
 
 
-def _box_backdrop(parent: Tensor, depth: Tensor, box: Tensor) -> Tensor:
-    known = box[:, 2] >= 0
-    cx, cy = box[:, 0] + box[:, 2] / 2, box[:, 1] + box[:, 3] / 2
-    left, top, right, bottom = box[:, 0], box[:, 1], box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]
-    covers_all = ~known | (depth <= 1)
-    out = parent.clone()
-    moving = known & (parent >= 0)
+def _climb(start: Tensor, parent: Tensor, accepts) -> Tensor:
+    """Per node, ``start`` moved up through ``parent`` until ``accepts(nodes, candidates)`` holds
+    (``-1`` where the root is passed); all nodes at once, one step per round."""
+    out = start.clone()
+    moving = out >= 0
     while True:
         rows = moving.nonzero().squeeze(1)
         if rows.numel() == 0:
             return out
-        a = out[rows]
-        inside = covers_all[a] | ((left[a] <= cx[rows]) & (cx[rows] <= right[a]) & (top[a] <= cy[rows]) & (cy[rows] <= bottom[a]))
-        moving[rows[inside]] = False
-        out[rows[~inside]] = parent[a[~inside]]
+        cand = out[rows]
+        ok = accepts(rows, cand)
+        moving[rows[ok]] = False
+        up = parent[cand[~ok]]
+        out[rows[~ok]] = up
+        moving[rows[~ok]] = up >= 0
+
+
+def _box_backdrop(parent: Tensor, depth: Tensor, box: Tensor) -> Tensor:
+    """The nearest ancestor whose box holds each element's centre (unknown boxes, html, body: any)."""
+    known = box[:, 2] >= 0
+    cx, cy = box[:, 0] + box[:, 2] / 2, box[:, 1] + box[:, 3] / 2
+    left, top, right, bottom = box[:, 0], box[:, 1], box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]
+    covers_all = ~known | (depth <= 1)
+
+    def holds(i: Tensor, a: Tensor) -> Tensor:
+        return ~known[i] | covers_all[a] | ((left[a] <= cx[i]) & (cx[i] <= right[a]) & (top[a] <= cy[i]) & (cy[i] <= bottom[a]))
+
+    return _climb(parent, parent, holds)
 
 
 def _covering(behind: Tensor, parent: Tensor, box: Tensor) -> Tensor:
@@ -115,15 +128,12 @@ def _covering(behind: Tensor, parent: Tensor, box: Tensor) -> Tensor:
     left, top = box[:, 0], box[:, 1]
     right, bottom = left + box[:, 2], top + box[:, 3]
     known = box[:, 2] >= 0
-    out = behind.clone()
-    while True:
-        rows = (out >= 0).nonzero().squeeze(1)
-        j = out[rows]
-        covers = ~known[rows] | ~known[j] | ((left[j] <= left[rows] + 1) & (top[j] <= top[rows] + 1)
-                                            & (right[j] >= right[rows] - 1) & (bottom[j] >= bottom[rows] - 1))
-        if bool(covers.all()):
-            return out
-        out[rows[~covers]] = parent[j[~covers]]
+
+    def covers(i: Tensor, j: Tensor) -> Tensor:
+        return ~known[i] | ~known[j] | ((left[j] <= left[i] + 1) & (top[j] <= top[i] + 1)
+                                        & (right[j] >= right[i] - 1) & (bottom[j] >= bottom[i] - 1))
+
+    return _climb(behind, parent, covers)
 
 
 def _forest_depth(up: Tensor) -> Tensor | None:
