@@ -45,7 +45,7 @@ class RawElement:
     font_size: float | None = None
     font_weight: int | None = None
     # the element's border box on the extraction's screen, CSS px [left, top, width, height], so
-    # the contrast model knows which ancestors' backgrounds really lie behind it (optional as well)
+    # the contrast model knows what lies behind it on screen (optional as well)
     box: Sequence[float] | None = None
     # the element painted right below it at its box's centre (an element id of the page; -1 = none known)
     behind: int | None = None

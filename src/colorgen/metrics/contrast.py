@@ -73,14 +73,15 @@ def backdrop_index(parent: Tensor, depth: Tensor, box: Tensor | None = None,
     second tensor), which equals ``depth`` without ``behind``. A page whose ``behind`` links
     would form a cycle falls back to its boxes.
     """
+    box = None if box is None else box.to(parent.device).double()
     out = parent.clone()
     if box is not None and parent.numel():
-        out = _box_backdrop(parent, depth.to(parent.device), box.to(parent.device).double())
+        out = _box_backdrop(parent, depth.to(parent.device), box)
     if behind is None or parent.numel() == 0:
         return out, depth
     behind = behind.to(parent.device)
     if box is not None:
-        behind = _covering(behind, parent, box.to(parent.device).double())
+        behind = _covering(behind, parent, box)
     on = torch.where(behind >= 0, behind, out)
     level = _forest_depth(on)
     if level is None:  # a cycle: keep the tree-shaped rule for every node
