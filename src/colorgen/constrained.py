@@ -43,8 +43,6 @@ from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
-from torch_geometric.data import Data
-from torch_geometric.utils import subgraph
 
 from colorgen.data.batching import to_dense
 from colorgen.data.colors import BIN_WIDTH, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
@@ -325,25 +323,25 @@ def decode_tree(
     Greedy: a page whose best classes are already legible keeps them (what decoding would give
     it, bit for bit), so only the other pages are decoded (and looked ahead on).
     """
+    backdrop = backdrop_of(batch)
     if cfg.greedy and batch.num_nodes:
         best = tuple(lg.argmax(-1) for lg in logits)
-        nodes = _pages_failing(batch, best, str(cfg.contrast), residuals or Residuals())
+        nodes = _pages_failing(batch, best, str(cfg.contrast), residuals or Residuals(), backdrop)
         if nodes is None:
             return best  # type: ignore[return-value]
-        return _decode_pages(batch, logits, cfg, generator, residuals, nodes, best)
-    return _decode_levels(batch, logits, cfg, generator, residuals)
+        return _decode_pages(batch, logits, cfg, generator, residuals, backdrop, nodes, best)
+    return _decode_levels(batch, logits, cfg, generator, residuals, backdrop)
 
 
 def _decode_pages(
     batch: Any, logits: Any, cfg: DecodingConfig, generator: torch.Generator | None, residuals: Residuals | None,
-    nodes: Tensor, keep: Any,
+    backdrop: tuple[Tensor, Tensor], nodes: Tensor, keep: Any,
 ) -> Classes:
-    """Decode only the pages of ``nodes`` (sorted, whole pages); every other node keeps ``keep``."""
+    """Decode only the pages of ``nodes`` (sorted, whole pages); every other node keeps ``keep``
+    (greedy: ``keep`` are the argmax classes, the draws decoding starts from)."""
     if nodes.numel() == batch.num_nodes:
-        return _decode_levels(batch, logits, cfg, generator, residuals)
-    sub_res = None if residuals is None else Residuals(
-        *(None if r is None else r[nodes] for r in (residuals.text, residuals.bg)))
-    part = _decode_levels(_pages_of(batch, nodes), tuple(lg[nodes] for lg in logits), cfg, generator, sub_res)
+        return _decode_levels(batch, logits, cfg, generator, residuals, backdrop, drawn=keep)
+    part = _decode_levels(batch, logits, cfg, generator, residuals, backdrop, nodes, keep)
     out = tuple(k.clone() for k in keep)
     for full, p in zip(out, part, strict=True):
         full[nodes] = p
@@ -352,57 +350,80 @@ def _decode_pages(
 
 def _decode_levels(
     batch: Any, logits: Any, cfg: DecodingConfig, generator: torch.Generator | None, residuals: Residuals | None,
+    backdrop: tuple[Tensor, Tensor] | None = None, nodes: Tensor | None = None, drawn: Any = None,
 ) -> Classes:
-    """:func:`decode_tree` on every page of ``batch``, level by level."""
-    n = batch.num_nodes
+    """:func:`decode_tree` on the whole pages of ``nodes`` (``None``: every page), level by level;
+    classes of those nodes, in their order.
+
+    ``logits``, ``residuals`` and ``drawn`` (greedy: the argmax classes when the caller has them)
+    stay node-aligned with the whole batch and are read through ``nodes``: nothing of the size of
+    the logits is copied but the text colours' rows, once, in level order. Greedy reads only the
+    text colours' logits.
+    """
+    n_all = batch.num_nodes
     device = logits[0].device
-    parent, depth = (t.to(device) for t in backdrop_of(batch))
+    parent, depth = (t.to(device) for t in (backdrop_of(batch) if backdrop is None else backdrop))
     required = required_ratio(str(cfg.contrast), large_text(*font_of(batch))).to(device)
     has_text = batch.has_text.to(device)
     own_image = background_image(batch).to(device)
+    glob = torch.arange(n_all, device=device) if nodes is None else nodes.to(device)  # local -> batch node
+    full = (parent, depth)
+    if nodes is not None:
+        local = torch.full((n_all,), -1, dtype=torch.long, device=device)
+        local[glob] = torch.arange(glob.numel(), device=device)
+        par = parent[glob]
+        parent, depth = torch.where(par >= 0, local[par.clamp(min=0)], -1), depth[glob]
+        has_text, own_image = has_text[glob], own_image[glob]
+    n = glob.numel()
     decoder = NodeDecoder(cfg, generator, residuals)
     text = has_text.nonzero().squeeze(1)
-    text_lum = decoder.text_luminance(text, n)
-    if cfg.greedy and cfg.contrast_lookahead > 0 and n:
-        logits = _with_lookahead(batch, logits, (parent, depth), text, text_lum, cfg, decoder.residuals)
+    text_lum = decoder.text_luminance(glob[text], n_all)
+    if cfg.greedy:
+        drawn = [(lg.argmax(-1) if d is None else d)[glob] for lg, d in zip(logits, drawn or (None,) * 4, strict=True)]
+        if cfg.contrast_lookahead > 0 and n:
+            drawn[2], drawn[3] = _lookahead(batch, logits, (parent, depth), glob, text, text_lum, cfg,
+                                            decoder.residuals, full)
     out = [torch.zeros(n, dtype=torch.long, device=device) for _ in range(4)]
     eff = torch.empty(n, 3, dtype=torch.float64, device=device)
     visible = torch.zeros(n, dtype=torch.bool, device=device)  # a background image behind the text
     levels = depth_levels(depth)
-    # the logits in level order once, so that each level reads slices; greedy draws once for all
-    order, sizes = torch.cat(levels), [lv.numel() for lv in levels]
-    in_order = [lg[order] for lg in logits]
-    by_level = [lg.split(sizes) for lg in in_order]
-    drawn = [lg.argmax(-1).split(sizes) for lg in in_order] if cfg.greedy else None
-    for i, level in enumerate(levels):
+    # the logits in level order once, so that each level reads slices; greedy reads the text
+    # colours' only, and its draws
+    order, sizes = torch.cat(levels) if levels else glob[:0], [lv.numel() for lv in levels]
+    src = glob[order]
+    needed = logits[:1] if cfg.greedy else logits
+    by_level = [lg[src].split(sizes) for lg in needed] + [[None] * len(levels)] * (4 - len(needed))
+    drawn_by_level = None if drawn is None else [d[order].split(sizes) for d in drawn]
+    required, has_text_lv, own_lv = required[src].split(sizes), has_text[order].split(sizes), own_image[order].split(sizes)
+    for i, (level, rows) in enumerate(zip(levels, src.split(sizes), strict=True)):
         par = parent[level]
         below = torch.where((par >= 0)[:, None], eff[par.clamp(min=0)], _white(level.numel(), device))
         behind = (par >= 0) & visible[par.clamp(min=0)]
         classes, eff[level], visible[level] = decoder(
-            tuple(parts[i] for parts in by_level), below, has_text[level], required[level], level, own_image[level],
-            behind, None if drawn is None else tuple(d[i] for d in drawn),
+            tuple(parts[i] for parts in by_level), below, has_text_lv[i], required[i], rows, own_lv[i],
+            behind, None if drawn_by_level is None else tuple(d[i] for d in drawn_by_level),
         )
         for o, c in zip(out, classes, strict=True):
             o[level] = c
     return tuple(out)  # type: ignore[return-value]
 
 
-def _with_lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], text: Tensor, text_lum: Tensor,
-                    cfg: DecodingConfig, residuals: Residuals) -> tuple[Tensor, ...]:
-    """``logits`` with the backgrounds replaced by one-hot choices of :mod:`colorgen.lookahead`
-    (``text``: the text elements, ``text_lum``: their classes' luminance, :meth:`NodeDecoder.text_luminance`)."""
+def _lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], glob: Tensor, text: Tensor, text_lum: Tensor,
+               cfg: DecodingConfig, residuals: Residuals, full_backdrop: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    """Background classes of the nodes ``glob`` chosen by :mod:`colorgen.lookahead` (``backdrop``:
+    their forest in local ids; ``text``: local ids of the text elements, ``text_lum``: their
+    classes' luminance, :meth:`NodeDecoder.text_luminance`)."""
     from colorgen.lookahead import lookahead_backgrounds
 
     device = logits[0].device
 
     def bg_rgba_of(rows: Tensor, rgb: Tensor, alpha: Tensor) -> Tensor:
-        return rendered_rgba(rgb, alpha, residuals.rows("bg", rows, alpha))
+        return rendered_rgba(rgb, alpha, residuals.rows("bg", glob[rows], alpha))
 
-    required = required_of(batch, str(cfg.contrast), backdrop).to(device)[text]  # conservative image rule
+    required = required_of(batch, str(cfg.contrast), full_backdrop).to(device)[glob[text]]  # conservative image rule
     canvas = torch.tensor(CANVAS, dtype=torch.float64, device=device)
-    bg_rgb, bg_alpha = lookahead_backgrounds(logits, *backdrop, text, required,
-                                             bg_rgba_of, text_lum, canvas, weight=cfg.contrast_lookahead)
-    return (logits[0], logits[1], _one_hot(bg_rgb, NUM_RGB_CLASSES), _one_hot(bg_alpha, NUM_ALPHA_CLASSES))
+    return lookahead_backgrounds(logits[0][glob[text]], logits[2][glob], logits[3][glob], *backdrop, text, required,
+                                 bg_rgba_of, text_lum, canvas, weight=cfg.contrast_lookahead)
 
 
 def _one_hot(cls: Tensor, k: int) -> Tensor:
@@ -418,28 +439,18 @@ def enforce_contrast(batch: Any, colors: C, level: str, text_res: Tensor | None 
     visible through the final backgrounds is left as it is. Returns the same tuple type.
     """
     res = Residuals(text_res, bg_res)
-    nodes = _pages_failing(batch, colors, level, res)
+    backdrop = backdrop_of(batch)
+    nodes = _pages_failing(batch, colors, level, res, backdrop)
     if nodes is None:  # the usual case after decoding with the constraint
         return colors
-    ks = (NUM_RGB_CLASSES, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES, NUM_ALPHA_CLASSES)
-    one_hot = [_one_hot(cls, k) for cls, k in zip(colors, ks, strict=True)]
+    # greedy decoding from the given classes (its draws): only the text colours' logits are read
+    logits = (_one_hot(colors[0], NUM_RGB_CLASSES), None, None, None)
     cfg = DecodingConfig(top_p=0.0, contrast=level, contrast_lookahead=0.0)  # the backgrounds are given
-    return type(colors)(*_decode_pages(batch, one_hot, cfg, None, res, nodes, colors[:4]))  # passing pages: as given
+    return type(colors)(*_decode_pages(batch, logits, cfg, None, res, backdrop, nodes, colors[:4]))  # passing pages: as given
 
 
-def _pages_of(batch: Any, nodes: Tensor) -> Data:
-    """The whole pages holding ``nodes`` (sorted), with only what decoding reads: the tree, text
-    flags, fonts and background images (a full ``subgraph`` would copy every feature)."""
-    edge_index, _ = subgraph(nodes, batch.edge_index, relabel_nodes=True, num_nodes=batch.num_nodes)
-    size, weight = font_of(batch)
-    box, behind = getattr(batch, "box", None), getattr(batch, "behind", None)
-    return Data(edge_index=edge_index, num_nodes=nodes.numel(), depth=batch.depth[nodes], has_text=batch.has_text[nodes],
-                font_size=size[nodes], font_weight=weight[nodes], batch=batch.batch[nodes],
-                bgimg_feat=background_image(batch)[nodes, None].float(), box=None if box is None else box[nodes],
-                behind=None if behind is None else behind[nodes])
-
-
-def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals) -> Tensor | None:
+def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals,
+                   backdrop: tuple[Tensor, Tensor] | None = None) -> Tensor | None:
     """Nodes of the pages with a text element below its ratio as rendered (None: no such page).
 
     The check is :class:`NodeDecoder`'s, a hair stricter (``1e-9``), so a page it lets through is
@@ -448,7 +459,7 @@ def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals) -> Tenso
     t_rgb, t_a, b_rgb, b_a = colors[:4]
     text = rendered_rgba(t_rgb, t_a, res.rows("text", None, t_a))
     bg = rendered_rgba(b_rgb, b_a, res.rows("bg", None, b_a))
-    backdrop = tuple(t.to(t_rgb.device) for t in backdrop_of(batch))
+    backdrop = tuple(t.to(t_rgb.device) for t in (backdrop_of(batch) if backdrop is None else backdrop))
     ratio, _ = tree_contrast(text, bg, *backdrop)
     required = required_of(batch, level, backdrop, bg[:, 3]).to(t_rgb.device)
     fails = batch.has_text.to(t_rgb.device) & (required > 0) & (ratio < required + MARGIN + 1e-9)

@@ -56,7 +56,8 @@ class LegibleLookup:
     _LO, _HI = torch.log(torch.tensor(0.05, dtype=torch.float64)), torch.log(torch.tensor(1.05, dtype=torch.float64))
 
     def __init__(self, text_logp: Tensor, text_lum: Tensor, need: Tensor):
-        # text_logp, text_lum: [m, 512]; need: [m] required ratio (0 = anything goes)
+        # text_logp, text_lum: [m, 512]; need: [m] required ratio (0 = anything goes). Logits
+        # serve as well as log-probabilities: only differences within a row are kept
         # float32 throughout: a ranking heuristic, and half the memory traffic of float64.
         # Text of luminance l is legible on the grid's backdrop g, darker, iff
         # log((l + .05) r) <= LO + g step, and lighter iff log((l + .05) / r) >= LO + g step: so
@@ -74,14 +75,13 @@ class LegibleLookup:
         last_light = torch.floor(pos - log_r / step).clamp(-1, g_count - 1).long()  # -1: never
         m = lp.size(0)
         best_dark = torch.full((m, g_count + 1), NEG, device=lp.device).scatter_reduce_(1, first_dark, lp, "amax")
-        best_dark = best_dark[:, :g_count].cummax(dim=1).values
-        best_light = torch.full((m, g_count + 1), NEG, device=lp.device).scatter_reduce_(1, last_light + 1, lp, "amax")
-        best_light = best_light[:, 1:].flip(1).cummax(dim=1).values.flip(1)
-        lost = torch.maximum(best_dark, best_light) - lp.max(dim=1).values[:, None]
-        # nothing legible at all: the constraint will change a background instead; a large but
-        # finite loss keeps candidates comparable
-        lost = torch.where(torch.isfinite(lost), lost, torch.full_like(lost, -50.0))
-        self.table = torch.where(free, torch.zeros_like(lost), lost)  # [m, G]
+        self.dark = best_dark[:, :g_count].cummax(dim=1).values  # [m, G]
+        # lighter text, tabulated from the top of the grid down (index G - 1 - g): a running
+        # maximum in the same direction, and no flips of the table
+        best_light = torch.full((m, g_count + 1), NEG, device=lp.device).scatter_reduce_(1, g_count - 1 - last_light, lp, "amax")
+        self.light_down = best_light[:, :g_count].cummax(dim=1).values  # [m, G]
+        self.top = lp.max(dim=1).values
+        self.free = free.squeeze(1)
 
     @classmethod
     def grid_luminance(cls) -> Tensor:
@@ -94,7 +94,12 @@ class LegibleLookup:
 
     def cost(self, rows: Tensor, backdrop_lum: Tensor) -> Tensor:
         """``rows [p]`` index text elements, ``backdrop_lum [p, c]``: log p lost to legibility ``[p, c]``."""
-        return self.table[rows[:, None], self.grid_index(backdrop_lum)].double()
+        g, r = self.grid_index(backdrop_lum), rows[:, None]
+        lost = torch.maximum(self.dark[r, g], self.light_down[r, self.GRID - 1 - g]) - self.top[r]
+        # nothing legible at all: the constraint will change a background instead; a large but
+        # finite loss keeps candidates comparable
+        lost = torch.where(torch.isfinite(lost), lost, torch.full_like(lost, -50.0))
+        return torch.where(self.free[r], torch.zeros_like(lost), lost).double()
 
 
 def _backdrop_maps(
@@ -134,30 +139,27 @@ def _backdrop_maps(
 
 
 def lookahead_backgrounds(
-    logits: Any, parent: Tensor, depth: Tensor, text_nodes: Tensor, required: Tensor,
-    bg_rgba_of: Any, text_lum: Tensor, canvas: Tensor, weight: float = 1.0, top_k: int = 8,
+    text_logits: Tensor, lg_bg_rgb: Tensor, lg_bg_alpha: Tensor, parent: Tensor, depth: Tensor, text_nodes: Tensor,
+    required: Tensor, bg_rgba_of: Any, text_lum: Tensor, canvas: Tensor, weight: float = 1.0, top_k: int = 8,
 ) -> tuple[Tensor, Tensor]:
     """Background (rgb, alpha) classes ``[N]`` x 2, chosen parents first as the module docstring says.
 
-    ``logits``: node-aligned (text_rgb, text_alpha, bg_rgb, bg_alpha); ``text_nodes [m]``: the
-    elements with text; ``required [m]``: the ratio each needs (0 where no colour decides, e.g.
+    ``text_logits [m, 512]``: the text colours' logits of ``text_nodes [m]``, the elements with
+    text; ``lg_bg_rgb [N, 512]``, ``lg_bg_alpha [N, 8]``: the backgrounds' logits; ``required [m]``: the ratio each needs (0 where no colour decides, e.g.
     over an image); ``text_lum [m, 512]``: luminance of each one's text classes as rendered
     opaque; ``bg_rgba_of(rows, rgb, alpha)``: rendered RGBA (0-255, alpha in [0, 1]) of
     background classes for node rows; ``canvas [3]``; ``weight``: of the text's cost against the
     background's own log-probability.
     """
-    lg_text_rgb, _, lg_bg_rgb, lg_bg_alpha = logits
     n = lg_bg_rgb.size(0)
     device = lg_bg_rgb.device
-    # top-k of the logits, then normalised: the same classes as of the log-probabilities
-    lp_alpha = torch.log_softmax(lg_bg_alpha.float(), dim=1)
-
     # candidates: the top_k (rgb, alpha) pairs of each node by joint log-probability
     # (the best k pairs lie among the best k colours x the best k alphas); candidate 0 is the best
     k = min(top_k, NUM_RGB_CLASSES * NUM_ALPHA_CLASSES)
+    # logits, not log-probabilities: scores and losses below are differences within a row, where
+    # the normalisers cancel
     top_rgb, top_rgb_i = lg_bg_rgb.float().topk(min(k, NUM_RGB_CLASSES), dim=1)
-    top_rgb = top_rgb - torch.logsumexp(lg_bg_rgb.float(), dim=1, keepdim=True)
-    top_alpha, top_alpha_i = lp_alpha.topk(min(k, NUM_ALPHA_CLASSES), dim=1)
+    top_alpha, top_alpha_i = lg_bg_alpha.float().topk(min(k, NUM_ALPHA_CLASSES), dim=1)
     ka = top_alpha.size(1)
     cand_lp, cand = (top_rgb[:, :, None] + top_alpha[:, None, :]).reshape(n, -1).topk(k, dim=1)
     cand_rgb, cand_alpha = top_rgb_i.gather(1, cand // ka), top_alpha_i.gather(1, cand % ka)
@@ -165,7 +167,7 @@ def lookahead_backgrounds(
     cand_rgba = bg_rgba_of(rows, cand_rgb.reshape(-1), cand_alpha.reshape(-1)).double().reshape(n, k, 4)
 
     # (ancestor, text) pairs under the model's best backgrounds, grouped by the ancestor's depth
-    lookup = LegibleLookup(torch.log_softmax(lg_text_rgb[text_nodes].float(), dim=1), text_lum, required)
+    lookup = LegibleLookup(text_logits, text_lum, required)
     slot = torch.full((n,), -1, dtype=torch.long, device=device)
     slot[text_nodes] = torch.arange(text_nodes.numel(), device=device)
     anc, txt, s, o = _backdrop_maps(parent, depth, cand_rgba[:, 0], text_nodes)
