@@ -203,6 +203,9 @@ def test_behind_ids_are_page_local_in_a_batch() -> None:
     got, level = backdrop_of(batch)
     assert got.tolist() == [-1, 0, 1, -1, 3, 3, -1, 6, 7]
     assert level.tolist() == [0, 1, 2, 0, 1, 1, 0, 1, 2]
+    assert backdrop_of(batch) is backdrop_of(batch)  # kept on the batch ...
+    batch.behind = torch.full_like(batch.behind, -1)  # ... until its tree tensors change
+    assert backdrop_of(batch)[0].tolist() == [-1, 0, 0, -1, 3, 3, -1, 6, 6]
     bad = RawPage("bad", [RawElement(-1, "html", 0, "rgb(255, 255, 255)", behind=0)])
     with pytest.raises(DataValidationError, match="behind"):
         page_to_data(bad)

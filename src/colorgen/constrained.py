@@ -139,6 +139,8 @@ def _ratios(alpha: Tensor, eff: Tensor, res: Tensor, opaque_lum: Tensor | None =
     ``opaque_lum``: :func:`palette_luminance` of ``res`` when the caller has it (it does not depend on alpha)."""
     lum_bg = relative_luminance(eff)[:, None]
     opaque = alpha >= 1.0
+    if opaque_lum is not None and bool(opaque.all()):  # the usual case: nothing to composite
+        return contrast_ratio(opaque_lum, lum_bg)
     lum = torch.empty(len(alpha), NUM_RGB_CLASSES, dtype=torch.float64, device=eff.device)
     if bool(opaque.any()):  # the common case: no palette, no power function
         lum[opaque] = palette_luminance(res[opaque]) if opaque_lum is None else opaque_lum[opaque]
@@ -237,10 +239,14 @@ class NodeDecoder:
                                   None if t_lum is None else t_lum[none])
         legible = ratio >= need[:, None]
         masked = lg_text_rgb[t].masked_fill(~legible, float("-inf"))
-        ok = torch.isfinite(masked).any(1)
-        choice = torch.empty(t.numel(), dtype=torch.long, device=bc.device)
-        if bool(ok.any()):
-            choice[ok] = sample(masked[ok], self.cfg, g)
+        if self.cfg.greedy:  # the best class, and whether it is a legible one the model allows
+            choice = masked.argmax(1)
+            ok = torch.isfinite(masked.gather(1, choice[:, None]).squeeze(1))
+        else:
+            ok = torch.isfinite(masked).any(1)
+            choice = torch.empty(t.numel(), dtype=torch.long, device=bc.device)
+            if bool(ok.any()):
+                choice[ok] = sample(masked[ok], self.cfg, g)
         if bool((~ok).any()):  # 3. the model gives every legible class zero probability
             bad = (~ok).nonzero().squeeze(1)
             best = lg_text_rgb[t[bad]].argmax(1)

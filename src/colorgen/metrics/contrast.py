@@ -155,8 +155,28 @@ def _forest_depth(up: Tensor) -> Tensor | None:
     return None
 
 
+_TREE_KEYS = ("edge_index", "depth", "box", "behind", "batch")
+
+
 def backdrop_of(batch) -> tuple[Tensor, Tensor]:
-    """:func:`backdrop_index` of a page or batch, with the boxes and ``behind`` links its data have."""
+    """:func:`backdrop_index` of a page or batch, with the boxes and ``behind`` links its data have.
+
+    Kept on the batch object for as long as the tensors it was computed from are the ones the
+    batch holds: decoding, the re-check after the Upsampler and the audit of one batch all need it.
+    """
+    tree = tuple(getattr(batch, k, None) for k in _TREE_KEYS)
+    cached = getattr(batch, "__dict__", {}).get("_backdrop")
+    if cached is not None and all(a is b for a, b in zip(cached[0], tree, strict=True)):
+        return cached[1]
+    out = _backdrop_of(batch)
+    try:
+        object.__setattr__(batch, "_backdrop", (tree, out))  # beside, not inside, a PyG batch's store
+    except (AttributeError, TypeError):  # objects without a __dict__: no cache
+        pass
+    return out
+
+
+def _backdrop_of(batch) -> tuple[Tensor, Tensor]:
     parent = parent_index(batch.edge_index, batch.num_nodes)
     behind = getattr(batch, "behind", None)
     if behind is not None:  # page-local ids -> batch ids
