@@ -251,8 +251,9 @@ def test_contrast_without_a_batch_is_a_clear_error() -> None:
         decode_logits(logits, DecodingConfig(contrast="aa"))
 
 
-def test_eval_generation_with_an_upsampler_is_legible_as_rendered() -> None:
-    """generate_split re-checks the classes against the upsampler's residuals, the colours rendered."""
+@pytest.mark.parametrize("name", MODELS)
+def test_eval_generation_with_an_upsampler_is_legible_as_rendered(name: str) -> None:
+    """generate_split judges the classes on the upsampler's residuals, the colours rendered."""
     from colorgen.evaluation import generate_split
     from colorgen.models import ColorUpsampler
 
@@ -262,11 +263,55 @@ def test_eval_generation_with_an_upsampler_is_legible_as_rendered() -> None:
     for i, p in enumerate(data):
         fonts = with_fonts(Batch.from_data_list([p]), i)
         p.font_size, p.font_weight, p.is_test2 = fonts.font_size, fonts.font_weight, torch.tensor(False)
-    got = generate_split(MODELS["nar"], data, DecodingConfig(contrast="aa"), upsampler=upsampler)
+    got = generate_split(MODELS[name], data, DecodingConfig(contrast="aa"), upsampler=upsampler)
     batch = Batch.from_data_list(data)
     colors = tuple(torch.as_tensor(got.pred[k]) for k in ("text_rgb", "text_alpha", "bg_rgb", "bg_alpha"))
     text_res, bg_res = (torch.as_tensor(got.pred[k]) for k in ("text_res", "bg_res"))
     assert not bool(violations(batch, colors, "aa", text_res, bg_res).any())
+    if name != "ar":  # decoded against the residuals of the model's best classes, rendered with them
+        best = Colors(*(lg.argmax(-1) for lg in MODELS[name].generation_logits(batch, torch.Generator().manual_seed(0))))
+        want = upsampler.residuals(batch, best)
+        assert all(torch.allclose(a, b) for a, b in zip((text_res, bg_res), want, strict=True))
+
+
+BIN_BOTTOM = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=torch.float64)  # residual: colour at the bin's bottom, alpha kept
+
+
+class _FixedResiduals:
+    """An Upsampler stand-in: every text colour at the bottom of its bin, the renderer's rule for backgrounds."""
+
+    def residuals(self, batch, colors):
+        return BIN_BOTTOM.expand(batch.num_nodes, 4), default_res(colors.bg_alpha)
+
+
+def test_a_text_colour_legible_as_rendered_keeps_its_class() -> None:
+    """The model's text class fails at its bin centre but passes with the residual it will be
+    rendered with: judged on the rendered colour, it is kept (bin centres would change it)."""
+    from colorgen.evaluation.generate import generate_colors
+    from colorgen.metrics.contrast import contrast_ratio, relative_luminance
+
+    opaque = torch.full((512,), 7)
+    centre, low = (rendered_rgba(torch.arange(512), opaque, r)[:, :3]
+                   for r in (default_res(opaque), BIN_BOTTOM.expand(512, 4)))
+    white = relative_luminance(torch.tensor([255.0, 255.0, 255.0]))
+    ratio = [contrast_ratio(relative_luminance(c), white) for c in (centre, low)]
+    cls = int(((ratio[0] < 4.5) & (ratio[1] > 4.6)).nonzero()[0])
+    page = page_from_parents([-1, 0], torch.Generator().manual_seed(0))
+    page.has_text, page.bgimg_feat = torch.tensor([False, True]), torch.zeros(2, 13)
+    page.font_size, page.font_weight = torch.full((2,), 16.0), torch.full((2,), 400)
+    batch = Batch.from_data_list([page])
+
+    class Fixed(Stats):
+        def generation_logits(self, batch, generator=None):
+            lg = [torch.zeros(2, k) for k in (512, 8, 512, 8)]
+            lg[0][:, cls] = 5.0  # the text class
+            lg[1][:, 7] = lg[3][:, 0] = 5.0  # opaque text on transparent backgrounds: the white canvas
+            return tuple(lg)
+
+    colors, res = generate_colors(Fixed(), batch, DecodingConfig(contrast="aa"), None, _FixedResiduals())
+    assert int(colors.text_rgb[1]) == cls and float(res[0][:, :3].abs().sum()) == 0.0
+    on_centres = Fixed().generate(batch, DecodingConfig(contrast="aa"))
+    assert int(on_centres.text_rgb[1]) != cls
 
 
 def test_text_over_a_background_image_is_left_to_the_model() -> None:

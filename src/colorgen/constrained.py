@@ -21,9 +21,11 @@ unsure of gives way rather than the text colours it was sure of.
 
 Colours are the ones that will be rendered: pass the residuals (e.g. the Upsampler's) through
 :class:`Residuals`; without them the renderer's own rule applies (bin centres, alpha bins 0 / 7 fully transparent / opaque, as ``render.recolor.default_residuals``).
-With an Upsampler, whose residuals depend on the classes, run :func:`enforce_contrast` on the
-final classes with the residuals that will be rendered: it keeps every legible choice and moves
-only the failing ones, so the rendered page is legible exactly.
+The Upsampler's residuals depend on the classes: the tree generators decode against the residuals
+of the model's best classes and are rendered with them
+(:func:`colorgen.evaluation.generate.generate_colors`); AR's final classes are re-checked with
+:func:`enforce_contrast` against the residuals that will be rendered, which keeps every legible
+choice and moves only the failing ones. Either way the rendered page is legible exactly.
 
 Text over a visible background image is left to the model (its backdrop is the image, which no
 colour decides). Whether the image is visible depends on the decoded backgrounds, so it is

@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
-from colorgen.constrained import enforce_contrast
+from colorgen.constrained import Residuals, enforce_contrast
 from colorgen.data.batching import make_loader
 from colorgen.decoding import DecodingConfig
 from colorgen.io import write_atomic
-from colorgen.models.base import Colors
+from colorgen.models.base import Colors, decode_logits
 
 
 @dataclass
@@ -63,15 +63,25 @@ def generate_colors(model, batch, decoding: DecodingConfig, generator: torch.Gen
                     upsampler=None) -> tuple[Colors, tuple[torch.Tensor, torch.Tensor] | None]:
     """One batch's classes and, with an upsampler, the residuals that will be rendered.
 
-    With ``decoding.contrast`` the classes are re-checked against those exact colours (not bin
-    centres), so what is rendered is legible; eval and colorize both colour pages through here.
+    With ``decoding.contrast`` and an upsampler, the constraint is judged on the rendered colours,
+    not bin centres. Models that decode every element at once (NAR, CVAE, Stats) take the
+    Upsampler's residuals for the model's best classes first and decode against exactly those: a
+    text colour the model chose that will render legibly keeps its class, and the page is
+    rendered with those residuals. AR decodes element by element, so its classes are re-checked
+    against the residuals of its final classes afterwards. Eval and colorize both colour pages
+    through here.
     """
-    colors = model.generate(batch, decoding, generator)
     if upsampler is None:
-        return colors, None
-    text_res, bg_res = upsampler.residuals(batch, colors)
-    if decoding.contrast:
-        colors = enforce_contrast(batch, colors, decoding.contrast, text_res, bg_res)
+        return model.generate(batch, decoding, generator), None
+    logits = model.generation_logits(batch, generator) if decoding.contrast else None
+    if logits is None:
+        colors = model.generate(batch, decoding, generator)
+        text_res, bg_res = upsampler.residuals(batch, colors)
+        if decoding.contrast:
+            colors = enforce_contrast(batch, colors, decoding.contrast, text_res, bg_res)
+        return colors, (text_res, bg_res)
+    text_res, bg_res = upsampler.residuals(batch, Colors(*(lg.argmax(-1) for lg in logits)))
+    colors = decode_logits(logits, decoding, generator, batch, Residuals(text_res, bg_res))
     return colors, (text_res, bg_res)
 
 

@@ -98,6 +98,9 @@ class AR(NeuralGenerator):
     def forward_logits(self, batch: Any) -> StyleLogits:
         return self.teacher_forcing_logits(batch)
 
+    def generation_logits(self, batch: Any, generator: torch.Generator | None = None) -> None:
+        return None  # each element's logits depend on the colours decoded before it
+
     @torch.no_grad()
     def generate(
         self,

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from colorgen.constrained import decode_tree
+from colorgen.constrained import Residuals, decode_tree
 from colorgen.data.batching import to_dense
 from colorgen.data.webcolor_format import MAX_ELEMENTS
 from colorgen.decoding import DecodingConfig, sample
@@ -82,17 +82,19 @@ def decode_logits(
     decoding: DecodingConfig,
     generator: torch.Generator | None = None,
     batch: Any = None,
+    residuals: Residuals | None = None,
 ) -> Colors:
     """Turn logits into classes with the shared decoding rule.
 
     With ``decoding.contrast`` set, text colours are constrained to legible ones, decided in tree
-    order (:func:`colorgen.constrained.decode_tree`), which needs the ``batch`` (tree and fonts).
+    order (:func:`colorgen.constrained.decode_tree`), which needs the ``batch`` (tree and fonts),
+    on the colours rendered with ``residuals`` (``None``: the renderer's rule without an Upsampler).
     """
     if decoding.contrast is None:
         return Colors(*(sample(lg, decoding, generator) for lg in logits))
     if batch is None:
         raise ValueError(f"decoding.contrast={decoding.contrast!r} needs the batch (the page tree) to decode")
-    return Colors(*decode_tree(batch, logits, decoding, generator))
+    return Colors(*decode_tree(batch, logits, decoding, generator, residuals))
 
 
 def encoder_options(encoder: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -118,6 +120,11 @@ class Generator(nn.Module):
         """
         return self.logits(batch)
 
+    def generation_logits(self, batch: Any, generator: torch.Generator | None = None) -> StyleLogits | None:
+        """The logits :meth:`generate` decodes, every element's at once (CVAE: z drawn from the
+        prior with ``generator``); ``None`` for models that decode element by element (AR)."""
+        return self.logits(batch)
+
     @torch.no_grad()
     def generate(
         self,
@@ -126,7 +133,7 @@ class Generator(nn.Module):
         generator: torch.Generator | None = None,
     ) -> Colors:
         """Colour classes for every element of the batch: its logits through the shared decoding rule."""
-        return decode_logits(self.logits(batch), decoding or DecodingConfig(), generator, batch)
+        return decode_logits(self.generation_logits(batch, generator), decoding or DecodingConfig(), generator, batch)
 
 
 class Upsampler(nn.Module):

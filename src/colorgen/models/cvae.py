@@ -15,12 +15,9 @@ import torch
 from torch import Tensor, nn
 
 from colorgen.data.batching import packing
-from colorgen.decoding import DecodingConfig
 from colorgen.models.base import (
-    Colors,
     NeuralGenerator,
     StyleLogits,
-    decode_logits,
     encode_style,
     generator_loss,
     ground_truth_colors,
@@ -108,14 +105,8 @@ class CVAE(NeuralGenerator):
         out["loss"] = out["loss"] + self.kl_weight * kl
         return out
 
-    @torch.no_grad()
-    def generate(
-        self,
-        batch: Any,
-        decoding: DecodingConfig | None = None,
-        generator: torch.Generator | None = None,
-    ) -> Colors:
-        return decode_logits(self.prior_logits(batch, generator), decoding or DecodingConfig(), generator, batch)
+    def generation_logits(self, batch: Any, generator: torch.Generator | None = None) -> StyleLogits:
+        return self.prior_logits(batch, generator)
 
     def prior_logits(self, batch: Any, generator: torch.Generator | None = None) -> StyleLogits:
         """Decoder logits for z drawn from the prior N(0, I): what generation decodes."""
