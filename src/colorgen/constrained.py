@@ -324,16 +324,17 @@ def required_of(batch: Any, level: str, backdrop: tuple[Tensor, Tensor] | None =
 
 def decode_tree(
     batch: Any, logits: Any, cfg: DecodingConfig, generator: torch.Generator | None = None,
-    residuals: Residuals | None = None,
+    residuals: Residuals | None = None, best: Any = None,
 ) -> Classes:
     """Constrained decoding of node-aligned logits, parents first, one vectorised step per tree level.
 
     Greedy: a page whose best classes are already legible keeps them (what decoding would give
-    it, bit for bit), so only the other pages are decoded (and looked ahead on).
+    it, bit for bit), so only the other pages are decoded (and looked ahead on). ``best``: the
+    logits' argmax classes, when the caller has them.
     """
     backdrop = backdrop_of(batch)
     if cfg.greedy and batch.num_nodes:
-        best = tuple(lg.argmax(-1) for lg in logits)
+        best = tuple(lg.argmax(-1) for lg in logits) if best is None else tuple(best)
         nodes = _pages_failing(batch, best, str(cfg.contrast), residuals or Residuals(), backdrop)
         if nodes is None:
             return best  # type: ignore[return-value]
@@ -430,7 +431,9 @@ def _lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], glob: T
 
     required = required_of(batch, str(cfg.contrast), full_backdrop).to(device)[glob[text]]  # conservative image rule
     canvas = torch.tensor(CANVAS, dtype=torch.float64, device=device)
-    return lookahead_backgrounds(logits[0][glob[text]], logits[2][glob], logits[3][glob], *backdrop, text, required,
+    every = glob.numel() == logits[2].size(0)  # every page: no copies of the backgrounds' logits
+    bg_logits = (logits[2], logits[3]) if every else (logits[2][glob], logits[3][glob])
+    return lookahead_backgrounds(logits[0][glob[text]], *bg_logits, *backdrop, text, required,
                                  bg_rgba_of, text_lum, canvas, weight=cfg.contrast_lookahead)
 
 

@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
-from colorgen.constrained import Residuals, enforce_contrast
+from colorgen.constrained import Residuals, decode_tree, enforce_contrast
 from colorgen.data.batching import make_loader
 from colorgen.decoding import DecodingConfig
 from colorgen.io import write_atomic
-from colorgen.models.base import Colors, decode_logits
+from colorgen.models.base import Colors
 
 
 @dataclass
@@ -80,8 +80,9 @@ def generate_colors(model, batch, decoding: DecodingConfig, generator: torch.Gen
         if decoding.contrast:
             colors = enforce_contrast(batch, colors, decoding.contrast, text_res, bg_res)
         return colors, (text_res, bg_res)
-    text_res, bg_res = upsampler.residuals(batch, Colors(*(lg.argmax(-1) for lg in logits)))
-    colors = decode_logits(logits, decoding, generator, batch, Residuals(text_res, bg_res))
+    best = Colors(*(lg.argmax(-1) for lg in logits))
+    text_res, bg_res = upsampler.residuals(batch, best)
+    colors = Colors(*decode_tree(batch, logits, decoding, generator, Residuals(text_res, bg_res), best))
     return colors, (text_res, bg_res)
 
 
