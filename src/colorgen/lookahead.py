@@ -145,11 +145,12 @@ def lookahead_backgrounds(
     """Background (rgb, alpha) classes ``[N]`` x 2, chosen parents first as the module docstring says.
 
     ``text_logits [m, 512]``: the text colours' logits of ``text_nodes [m]``, the elements with
-    text; ``lg_bg_rgb [N, 512]``, ``lg_bg_alpha [N, 8]``: the backgrounds' logits; ``required [m]``: the ratio each needs (0 where no colour decides, e.g.
-    over an image); ``text_lum [m, 512]``: luminance of each one's text classes as rendered
-    opaque; ``bg_rgba_of(rows, rgb, alpha)``: rendered RGBA (0-255, alpha in [0, 1]) of
-    background classes for node rows; ``canvas [3]``; ``weight``: of the text's cost against the
-    background's own log-probability.
+    text; ``lg_bg_rgb [N, 512]``, ``lg_bg_alpha [N, 8]``: the backgrounds' logits;
+    ``required [m]``: the ratio each needs (0 where no colour decides, e.g. over an image);
+    ``text_lum [m, 512]``: luminance of each one's text classes as rendered opaque;
+    ``bg_rgba_of(rows, rgb, alpha)``: rendered RGBA (0-255, alpha in [0, 1]) of background classes
+    for node rows; ``canvas [3]``; ``weight``: of the text's cost against the background's own
+    log-probability.
     """
     n = lg_bg_rgb.size(0)
     device = lg_bg_rgb.device
