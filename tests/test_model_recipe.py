@@ -24,7 +24,7 @@ def test_other_models_keep_the_block():
     assert "per_model" in cfg.trainer  # the caller's config is not changed
 
 
-def test_trainer_cpu_gives_nar_and_cvae_their_long_recipes():
+def test_trainer_cpu_gives_nar_cvae_and_ar_their_long_recipes():
     from hydra import compose, initialize_config_dir
 
     from colorgen.ablate import CONF_DIR
@@ -33,6 +33,8 @@ def test_trainer_cpu_gives_nar_and_cvae_their_long_recipes():
         cvae = with_model_recipe(compose("train", overrides=["model=cvae", "trainer=cpu", "logger=none"]))
         nar = with_model_recipe(compose("train", overrides=["model=nar", "trainer=cpu", "logger=none"]))
         ar = with_model_recipe(compose("train", overrides=["model=ar", "trainer=cpu", "logger=none"]))
+        ups = with_model_recipe(compose("train", overrides=["model=upsampler", "trainer=cpu", "logger=none"]))
     assert (cvae.trainer.max_steps, cvae.trainer.schedule, cvae.trainer.select_best) == (1500, "constant", "score")
     assert (nar.trainer.max_steps, nar.trainer.schedule, nar.trainer.select_best) == (1500, "cosine", "score")
-    assert (ar.trainer.max_steps, ar.trainer.schedule, ar.trainer.select_best) == (300, "cosine", "forward")
+    assert (ar.trainer.max_steps, ar.trainer.schedule, ar.trainer.select_best) == (1500, "constant", "score")
+    assert (ups.trainer.max_steps, ups.trainer.schedule, ups.trainer.select_best) == (300, "cosine", "forward")
