@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from colorgen.constrained import Residuals, decode_tree
+from colorgen.constrained import decode_tree
 from colorgen.data.batching import to_dense
 from colorgen.data.webcolor_format import MAX_ELEMENTS
 from colorgen.decoding import DecodingConfig, sample
@@ -82,19 +82,17 @@ def decode_logits(
     decoding: DecodingConfig,
     generator: torch.Generator | None = None,
     batch: Any = None,
-    residuals: Residuals | None = None,
 ) -> Colors:
     """Turn logits into classes with the shared decoding rule.
 
     With ``decoding.contrast`` set, text colours are constrained to legible ones, decided in tree
-    order (:func:`colorgen.constrained.decode_tree`), which needs the ``batch`` (tree and fonts),
-    on the colours rendered with ``residuals`` (``None``: the renderer's rule without an Upsampler).
+    order (:func:`colorgen.constrained.decode_tree`), which needs the ``batch`` (tree and fonts).
     """
     if decoding.contrast is None:
         return Colors(*(sample(lg, decoding, generator) for lg in logits))
     if batch is None:
         raise ValueError(f"decoding.contrast={decoding.contrast!r} needs the batch (the page tree) to decode")
-    return Colors(*decode_tree(batch, logits, decoding, generator, residuals))
+    return Colors(*decode_tree(batch, logits, decoding, generator))
 
 
 def encoder_options(encoder: Mapping[str, Any] | None) -> dict[str, Any]:
