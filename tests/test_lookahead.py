@@ -119,3 +119,55 @@ def test_lookahead_is_on_by_default_for_greedy_and_off_for_sampling() -> None:
     sampled = decode_tree(batch, logits, DecodingConfig(top_p=0.9, contrast="aa", contrast_lookahead=1.0), g1)
     plain = decode_tree(batch, logits, DecodingConfig(top_p=0.9, contrast="aa", contrast_lookahead=0.0), g2)
     assert all(torch.equal(a, b) for a, b in zip(sampled, plain, strict=True))
+
+
+def test_visible_colours_leave_out_the_black_that_encodes_transparency() -> None:
+    from colorgen.lookahead import visible_rgb_logp
+
+    rgb = torch.full((1, NUM_RGB_CLASSES), -30.0)
+    rgb[0, BLACK], rgb[0, WHITE], rgb[0, 73] = torch.log(torch.tensor([0.6, 0.3, 0.1]))
+    alpha = torch.full((1, NUM_ALPHA_CLASSES), -30.0)
+    alpha[0, 0], alpha[0, NUM_ALPHA_CLASSES - 1] = torch.log(torch.tensor([0.5, 0.5]))
+    vis = visible_rgb_logp(rgb, alpha).exp()[0]
+    # p(rgb | visible) = (p(rgb) - p(transparent) [black]) / (1 - p(transparent))
+    assert torch.allclose(vis[[BLACK, WHITE, 73]], torch.tensor([0.2, 0.6, 0.2]), atol=1e-5)
+    assert abs(float(vis.sum()) - 1.0) < 1e-4
+
+
+def _transparent_section_logits(p_black: float) -> tuple[torch.Tensor, ...]:
+    """The section is as likely transparent as opaque; its black is ``p_black``, the rest white."""
+    text_rgb, text_alpha, bg_rgb, bg_alpha = _logits(section_white=0.0, section_black=0.0)
+    bg_rgb[0, BLACK], bg_rgb[0, WHITE] = torch.log(torch.tensor([p_black, 1 - p_black]))
+    bg_alpha[0, 0], bg_alpha[0, NUM_ALPHA_CLASSES - 1] = 0.0, 0.0
+    return text_rgb, text_alpha, bg_rgb, bg_alpha
+
+
+def test_a_transparent_section_is_not_made_black_for_its_text() -> None:
+    batch = _one_section_page()
+    cfg = DecodingConfig(contrast="aa", contrast_lookahead=2.0)
+    # black is the transparent half of the section's mass: no visible black to turn to, the text gives way
+    out = decode_tree(batch, _transparent_section_logits(p_black=0.5), cfg)
+    assert not (int(out[2][0]) == BLACK and int(out[3][0]) > 0)
+    assert int(out[0][1]) != WHITE
+    # a model that believes in a visible black section (p(black) 0.9 = 0.5 transparent + 0.4) keeps its white text
+    out = decode_tree(batch, _transparent_section_logits(p_black=0.9), cfg)
+    assert int(out[2][0]) == BLACK and int(out[3][0]) == NUM_ALPHA_CLASSES - 1 and int(out[0][1]) == WHITE
+
+
+def test_a_background_changed_for_its_text_stays_near_what_was_seen() -> None:
+    """No text colour reaches AAA on mid grey: the transparent paragraph gets the opaque background
+    nearest the grey it showed (a lighter grey), not the black its transparency is written as."""
+    batch = _one_section_page()
+    grey = 64 * 4 + 8 * 4 + 4
+    text_rgb, text_alpha, bg_rgb, bg_alpha = _logits(section_white=-20.0, section_black=-20.0)
+    bg_rgb[0, grey] = 5.0
+    bg_rgb[1, :], bg_rgb[1, BLACK] = -20.0, 5.0  # transparent, written as black
+    bg_alpha[1, :], bg_alpha[1, 0] = -20.0, 5.0
+    out = decode_tree(batch, (text_rgb, text_alpha, bg_rgb, bg_alpha), DecodingConfig(contrast="aaa", contrast_lookahead=0.0))
+    assert int(out[3][1]) == NUM_ALPHA_CLASSES - 1  # the paragraph's background became opaque
+    grey_level = lambda c: sum((int(c) >> s) & 7 for s in (0, 3, 6)) / 3  # noqa: E731
+    assert grey_level(out[2][1]) > grey_level(grey)  # lighter than the section, not black
+    text = rendered_rgba(out[0], out[1], default_res(out[1]))
+    bg = rendered_rgba(out[2], out[3], default_res(out[3]))
+    eff = effective_backgrounds(bg, parent_index(batch.edge_index, batch.num_nodes), batch.depth)
+    assert float(text_contrast(text, eff)[1]) >= 7.0

@@ -231,7 +231,7 @@ class NodeDecoder:
         if bool(none.any()):  # 2. no text colour can work here: change the element's background
             fix = t[none]
             new_bc, new_ba = self._legible_background(
-                bc[fix], bres[fix], below[fix].double(), rgb_palette(tres[none]), alpha_value(ta_t[none], tres[none]),
+                eff[fix], below[fix].double(), rgb_palette(tres[none]), alpha_value(ta_t[none], tres[none]),
                 need[none], None if rows is None else rows[fix],
             )
             bc[fix], ba[fix] = new_bc, new_ba
@@ -260,25 +260,25 @@ class NodeDecoder:
         return (tc, ta, bc, ba), eff, visible
 
     def _legible_background(
-        self, bc: Tensor, bres: Tensor, below: Tensor, text_pal: Tensor, text_alpha: Tensor, need: Tensor,
-        rows: Tensor | None,
+        self, seen: Tensor, below: Tensor, text_pal: Tensor, text_alpha: Tensor, need: Tensor, rows: Tensor | None,
     ) -> tuple[Tensor, Tensor]:
-        """Opaque background classes nearest in CIELAB to ``bc`` against which the darkest or the
-        lightest text colour reaches ``need`` (or, failing that, the most contrasting one)."""
-        ba = torch.full_like(bc, OPAQUE)
+        """Opaque background classes nearest in CIELAB to ``seen`` (the effective background the model's
+        classes give: a transparent one is its backdrop, not the black it is written as) against
+        which the darkest or the lightest text colour reaches ``need`` (or, failing that, the most
+        contrasting one)."""
+        ba = torch.full((seen.size(0),), OPAQUE, dtype=torch.long, device=seen.device)
         res = self.residuals.rows("bg", rows, ba)
         bg_pal = rgb_palette(res)  # [k, 512, 3]
         alpha = alpha_value(ba, res)[:, None, None]
         eff = alpha * bg_pal + (1 - alpha) * below[:, None, :]  # [k, 512, 3]
         lum = relative_luminance(text_pal)  # [k, 512]
         extremes = torch.stack([lum.argmin(1), lum.argmax(1)], 1)  # darkest, lightest
-        k = torch.arange(bc.numel(), device=bc.device)
+        k = torch.arange(seen.size(0), device=seen.device)
         ext_rgb = text_pal[k[:, None], extremes]  # [k, 2, 3]
         ext_a = text_alpha[:, None, None, None]
         fg = ext_a * ext_rgb[:, None] + (1 - ext_a) * eff[:, :, None]  # [k, 512, 2, 3]
         best = contrast_ratio(relative_luminance(fg), relative_luminance(eff)[..., None]).amax(-1)
-        chosen = eff[k, bc]
-        new_bc = _nearest(eff, chosen, best >= need[:, None], best)
+        new_bc = _nearest(eff, seen, best >= need[:, None], best)
         return new_bc, ba
 
 
