@@ -147,3 +147,48 @@ def test_a_script_error_in_a_timer_does_not_fail_the_page(tmp_path):
                 await mp.close()
 
     assert run(go()) == "rgb(1, 2, 3)"  # the later timer still ran
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("quiet_ms", [0, 3000])
+def test_a_script_loaded_image_is_waited_for_when_asked(tmp_path, monkeypatch, quiet_ms):
+    """A preloader's bar hides once a script-loaded image arrives; served late (a busy machine), the
+    bar is still up at the end of the fixed real wait unless the settle waits for the network."""
+    import time
+
+    from colorgen import browser
+
+    (tmp_path / "slow.png").write_bytes(b"not really a png")
+    (tmp_path / "p.html").write_text(
+        """<!doctype html><html><head><style>
+          #bar { height: 4px; background: blue; transition: opacity .25s 1s }
+          #bar.loaded { opacity: 0 }
+        </style></head><body><div id="bar"></div>
+        <script>window.addEventListener('load', () => {
+          const im = new Image(), done = () => document.getElementById('bar').classList.add('loaded');
+          im.onload = done; im.onerror = done; im.src = 'slow.png';
+        });</script></body></html>"""
+    )
+    plain_get = browser._QuietHandler.do_GET
+
+    def slow_get(self):
+        if self.path.endswith("slow.png"):
+            time.sleep(0.8)
+        return plain_get(self)
+
+    monkeypatch.setattr(browser._QuietHandler, "do_GET", slow_get)
+
+    async def go():
+        async with StaticServer(tmp_path) as srv, Chromium(BrowserConfig(network_quiet_ms=quiet_ms)) as chrome:
+            mp = await chrome.open(srv.url("p.html"), srv.origin)
+            try:
+                return await mp.page.evaluate("() => getComputedStyle(document.getElementById('bar')).opacity"), mp.waited_ms
+            finally:
+                await mp.close()
+
+    opacity, waited = run(go())
+    cfg = BrowserConfig(network_quiet_ms=quiet_ms)
+    if quiet_ms:
+        assert opacity == "0" and waited > cfg.real_settle_ms
+    else:
+        assert opacity == "1" and waited == cfg.real_settle_ms

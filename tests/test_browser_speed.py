@@ -70,6 +70,7 @@ def test_settle_check_ends_the_real_wait_early_on_a_settled_page(real_pages, ext
 
 def test_render_cache_key_is_unchanged_unless_the_settle_check_is_on():
     assert "settle_check" not in repr(BrowserConfig()) and "prewarm" not in repr(BrowserConfig())
+    assert "network_quiet_ms" not in repr(BrowserConfig(network_quiet_ms=0))
     assert "settle_check=True" in repr(BrowserConfig(settle_check=True))
 
 

@@ -96,6 +96,11 @@ class BrowserConfig:
     # level on 32 pixels (an image resampled before its final decode), which moves Pixel-FCD.
     settle_check: bool = False
     settle_check_ms: int = 50
+    # after the real wait, wait up to this long (real ms) for requests still in flight, then let
+    # their handlers run: a page that loads images from script (a preloader's progress bar, a
+    # slider's slides) otherwise looks different on a busy machine. 0 = off (the key of renders
+    # cached before it existed)
+    network_quiet_ms: int = 3000
     # fresh contexts prepared ahead (each page still gets its own, new one): hides context and
     # renderer start-up behind other pages' work; 0 = create on demand. Not part of the cache key.
     prewarm: int = field(default=1, repr=False, compare=False)
@@ -117,8 +122,10 @@ class BrowserConfig:
 
     def __repr__(self) -> str:
         """The dataclass repr, which keys cached renders; the settle-check fields appear only when
-        the check is on, so renders cached before it existed stay valid with it off."""
-        shown = [f for f in fields(self) if f.repr and (self.settle_check or not f.name.startswith("settle_check"))]
+        the check is on, ``network_quiet_ms`` only when set, so renders cached before they existed
+        stay valid with them off."""
+        shown = [f for f in fields(self) if f.repr and (self.settle_check or not f.name.startswith("settle_check"))
+                 and (self.network_quiet_ms or f.name != "network_quiet_ms")]
         return f"{type(self).__qualname__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
     def __post_init__(self) -> None:
@@ -438,7 +445,7 @@ class Chromium:
         )
         mp = MobilePage(context=context, page=await context.new_page(), origin=origin.rstrip("/"), shim=self._cdn_shim())
         try:
-            if c.settle_check:
+            if c.settle_check or c.network_quiet_ms > 0:
                 mp._track_requests()
             await context.route(mp.foreign(), mp._block)
             await context.add_init_script(_SEED_RANDOM_JS % c.random_seed)
@@ -540,9 +547,27 @@ async def settle(page: Page, cfg: BrowserConfig, mp: MobilePage | None = None) -
             await page.wait_for_timeout(wait_ms - cfg.settle_check_ms)
     else:
         await page.wait_for_timeout(wait_ms)
+    if cfg.network_quiet_ms > 0 and mp is not None:
+        wait_ms += await wait_for_network(page, mp, cfg.network_quiet_ms)
     if cfg.fake_clock:  # timers queued by observers/image loads during the real wait
         await _run_clock(page, 100)
     return wait_ms
+
+
+async def wait_for_network(page: Page, mp: MobilePage, limit_ms: int, poll_ms: int = 25, after_ms: int = 50) -> int:
+    """Wait (real time, at most ``limit_ms``) until no request of the page is in flight; then
+    ``after_ms`` more for their load handlers (an image's ``onload`` follows its response).
+    Returns the real milliseconds waited (0 when nothing was in flight)."""
+    waited = 0
+    while mp.inflight > 0 and waited < limit_ms:
+        await page.wait_for_timeout(poll_ms)
+        waited += poll_ms
+    if waited:
+        if mp.inflight > 0:
+            log.info("%d requests still in flight after %d ms; settling without them", mp.inflight, waited)
+        await page.wait_for_timeout(after_ms)
+        waited += after_ms
+    return waited
 
 
 async def freeze(page: Page) -> dict:
