@@ -149,7 +149,7 @@ def visible_rgb_logp(lg_bg_rgb: Tensor, lg_bg_alpha: Tensor) -> Tensor:
     The data write every transparent background as black (``rgba(0, 0, 0, 0)``, FORMAT.md), so a
     model's black background carries the mass of transparency too: taken at its word, a transparent
     element made opaque turns black (on the test pages the lookahead made 510 of Stats (mode)'s
-    transparent backgrounds opaque black; the real pages have 131 opaque black backgrounds in all).
+    transparent backgrounds opaque black; the real test pages have 131 visible black backgrounds in all).
     With ``p0 = p(alpha = transparent)``: ``p(rgb | visible) = (p(rgb) - p0 [rgb = black]) / (1 - p0)``.
     """
     lp = lg_bg_rgb.float().log_softmax(1)
