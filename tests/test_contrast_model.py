@@ -283,3 +283,17 @@ def test_palette_luminance_is_the_luminance_of_the_rendered_palette() -> None:
     res = torch.rand(50, 4, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     want = relative_luminance(rgb_palette(res))  # [50, 512], class = 64 r + 8 g + b
     assert torch.allclose(palette_luminance(res), want, rtol=0, atol=1e-12)
+
+
+def test_a_link_overflowing_its_item_by_its_padding_still_lies_on_it() -> None:
+    # html > body (white) > nav (black bar) > li > a; the link's padding reaches 3 px above and
+    # below its item and the bar: at its centre (axe-core's point) it lies on the bar
+    parent = torch.tensor([-1, 0, 1, 2, 3])
+    depth = torch.tensor([0, 1, 2, 3, 4])
+    box = torch.tensor([[0, 0, 375, 2000], [0, 0, 375, 2000], [0, 273, 375, 40], [77, 273, 42, 20], [77, 270, 42, 26]])
+    behind = torch.tensor([-1, 0, 1, 2, 3])
+    got, _ = backdrop_index(parent, depth, box, behind)
+    assert got.tolist() == [-1, 0, 1, 2, 3]
+    # a box found at the centre that holds only a sliver of the element is still widened
+    box[3] = torch.tensor([77, 283, 42, 5])
+    assert backdrop_index(parent, depth, box, behind)[0].tolist()[4] == 2  # the bar

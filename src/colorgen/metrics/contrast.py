@@ -63,7 +63,7 @@ def backdrop_index(parent: Tensor, depth: Tensor, box: Tensor | None = None,
 
     * ``behind`` (``[N]`` global ids, ``-1`` = unknown): the element extraction found painted
       right below it at that point, which may be any element of the page, or the nearest of its
-      ancestors whose box covers the element's (:func:`_covering`);
+      ancestors whose box covers the element's (its centre and half its box, :func:`_covering`);
     * ``box`` (``[N, 4]`` left, top, width, height; width < 0 = unknown): the nearest ancestor
       whose box holds the element's centre; ancestors without a box and the top two levels
       (``html``, ``body``: CSS spreads their background over the whole canvas) always count;
@@ -120,19 +120,24 @@ def _box_backdrop(parent: Tensor, depth: Tensor, box: Tensor) -> Tensor:
 
 
 def _covering(behind: Tensor, parent: Tensor, box: Tensor) -> Tensor:
-    """``behind`` moved up to the nearest ancestor-or-self whose box covers the element's box
-    (1 px slack; ``-1`` if none; unknown boxes count as covering).
+    """``behind`` moved up to the nearest ancestor-or-self whose box covers the element's centre
+    (1 px slack) and at least half of its box (``-1`` if none; unknown boxes count as covering).
 
     Why: ``behind`` was found at one point, but a transparent element hands its backdrop on to all
     its descendants, wherever they are in its box. The found element's ancestors are painted below
-    it, so the first one covering the whole box lies behind every point of it."""
+    it, so one covering the box lies behind it: a transparent sidebar found over a small form field
+    lies on the page around the field. Half, not all: a link whose padding overflows its list item
+    by a few pixels still lies on that item (and on the dark bar around it, where axe-core looks)."""
     left, top = box[:, 0], box[:, 1]
     right, bottom = left + box[:, 2], top + box[:, 3]
+    cx, cy = left + box[:, 2] / 2, top + box[:, 3] / 2
     known = box[:, 2] >= 0
 
     def covers(i: Tensor, j: Tensor) -> Tensor:
-        return ~known[i] | ~known[j] | ((left[j] <= left[i] + 1) & (top[j] <= top[i] + 1)
-                                        & (right[j] >= right[i] - 1) & (bottom[j] >= bottom[i] - 1))
+        centre = (left[j] <= cx[i] + 1) & (cx[i] <= right[j] + 1) & (top[j] <= cy[i] + 1) & (cy[i] <= bottom[j] + 1)
+        w = (torch.minimum(right[i], right[j]) - torch.maximum(left[i], left[j])).clamp(min=0)
+        h = (torch.minimum(bottom[i], bottom[j]) - torch.maximum(top[i], top[j])).clamp(min=0)
+        return ~known[i] | ~known[j] | (centre & (w * h >= 0.5 * box[i, 2] * box[i, 3]))
 
     return _climb(behind, parent, covers)
 
