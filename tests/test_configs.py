@@ -216,3 +216,14 @@ def test_make_spread_commands_compose() -> None:
                          .replace("$s", "1") for o in overrides if not o.startswith("hydra.")]
             cfg = _compose(entry, overrides)
             assert cfg.seed == 1 and str(cfg.ckpt_dir) == "checkpoints/webpages/seeds/s1"
+
+
+def test_the_contrast_bench_decodes_each_aa_row_as_its_experiment_does():
+    import dataclasses
+
+    from colorgen.bench.contrast import ROWS
+    from colorgen.decoding import DecodingConfig
+
+    for row, (_, plain, aa_settings) in ROWS.items():
+        cfg = _compose("eval", [f"experiment={row}_aa"])
+        assert DecodingConfig.from_cfg(cfg.decoding) == dataclasses.replace(plain, contrast="aa", **aa_settings), row

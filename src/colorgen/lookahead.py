@@ -152,10 +152,10 @@ def visible_rgb_logp(lg_bg_rgb: Tensor, lg_bg_alpha: Tensor) -> Tensor:
     transparent backgrounds opaque black; the real test pages have 131 visible black backgrounds in all).
     With ``p0 = p(alpha = transparent)``: ``p(rgb | visible) = (p(rgb) - p0 [rgb = black]) / (1 - p0)``.
     """
-    lp = lg_bg_rgb.float().log_softmax(1)
+    vis = lg_bg_rgb.float().log_softmax(1)  # a fresh tensor: changed in place below
     p0 = lg_bg_alpha.float().softmax(1)[:, TRANSPARENT].clamp(max=1 - VISIBLE_FLOOR)
-    black = (lp[:, BLACK].exp() - p0).clamp(min=VISIBLE_FLOOR).log()
-    return torch.cat([black[:, None], lp[:, 1:]], 1) - torch.log1p(-p0)[:, None]
+    vis[:, BLACK] = (vis[:, BLACK].exp() - p0).clamp(min=VISIBLE_FLOOR).log()
+    return vis.sub_(torch.log1p(-p0)[:, None])
 
 
 def background_candidates(lg_bg_rgb: Tensor, lg_bg_alpha: Tensor, top_k: int) -> tuple[Tensor, Tensor, Tensor]:
