@@ -109,14 +109,19 @@ def _climb(start: Tensor, parent: Tensor, accepts) -> Tensor:
 def _box_backdrop(parent: Tensor, depth: Tensor, box: Tensor) -> Tensor:
     """The nearest ancestor whose box holds each element's centre (unknown boxes, html, body: any)."""
     known = box[:, 2] >= 0
-    cx, cy = box[:, 0] + box[:, 2] / 2, box[:, 1] + box[:, 3] / 2
-    left, top, right, bottom = box[:, 0], box[:, 1], box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]
     covers_all = ~known | (depth <= 1)
 
     def holds(i: Tensor, a: Tensor) -> Tensor:
-        return ~known[i] | covers_all[a] | ((left[a] <= cx[i]) & (cx[i] <= right[a]) & (top[a] <= cy[i]) & (cy[i] <= bottom[a]))
+        return ~known[i] | covers_all[a] | _holds_centre(box, a, i)
 
     return _climb(parent, parent, holds)
+
+
+def _holds_centre(box: Tensor, j: Tensor, i: Tensor, slack: float = 0.0) -> Tensor:
+    """Whether the boxes of ``j`` hold the centres of the boxes of ``i`` (``slack`` px around ``j``)."""
+    cx, cy = box[i, 0] + box[i, 2] / 2, box[i, 1] + box[i, 3] / 2
+    return ((box[j, 0] - slack <= cx) & (cx <= box[j, 0] + box[j, 2] + slack)
+            & (box[j, 1] - slack <= cy) & (cy <= box[j, 1] + box[j, 3] + slack))
 
 
 def _covering(behind: Tensor, parent: Tensor, box: Tensor) -> Tensor:
@@ -130,14 +135,13 @@ def _covering(behind: Tensor, parent: Tensor, box: Tensor) -> Tensor:
     by a few pixels still lies on that item (and on the dark bar around it, where axe-core looks)."""
     left, top = box[:, 0], box[:, 1]
     right, bottom = left + box[:, 2], top + box[:, 3]
-    cx, cy = left + box[:, 2] / 2, top + box[:, 3] / 2
+    half_area = 0.5 * box[:, 2] * box[:, 3]
     known = box[:, 2] >= 0
 
     def covers(i: Tensor, j: Tensor) -> Tensor:
-        centre = (left[j] <= cx[i] + 1) & (cx[i] <= right[j] + 1) & (top[j] <= cy[i] + 1) & (cy[i] <= bottom[j] + 1)
         w = (torch.minimum(right[i], right[j]) - torch.maximum(left[i], left[j])).clamp(min=0)
         h = (torch.minimum(bottom[i], bottom[j]) - torch.maximum(top[i], top[j])).clamp(min=0)
-        return ~known[i] | ~known[j] | (centre & (w * h >= 0.5 * box[i, 2] * box[i, 3]))
+        return ~known[i] | ~known[j] | (_holds_centre(box, j, i, slack=1.0) & (w * h >= half_area[i]))
 
     return _climb(behind, parent, covers)
 
