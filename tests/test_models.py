@@ -162,6 +162,27 @@ def test_cvae_kl_term_is_weighted() -> None:
     assert float(out["loss_kl"]) > 0
 
 
+def test_cvae_free_bits_floor_each_dimension() -> None:
+    """Below the floor a dimension's KL costs the floor (no gradient towards collapse); above, itself."""
+    batch = mixed_batch()
+    torch.manual_seed(0)
+    model = build("cvae", kl_weight=1.0, free_bits=0.0)
+    torch.manual_seed(1)
+    plain = model.loss(batch)
+    model.free_bits = 1e3  # every dimension below the floor
+    torch.manual_seed(1)
+    floored = model.loss(batch)
+    d = model.fc_mu.out_features
+    torch.testing.assert_close(floored["loss_kl"], plain["loss_kl"])
+    torch.testing.assert_close(floored["loss"], floored["loss_ce"] + torch.tensor(1e3 * d))
+    w = model.fc_logvar.weight
+    (grad_total,) = torch.autograd.grad(floored["loss"], w, retain_graph=True)
+    (grad_ce,) = torch.autograd.grad(floored["loss_ce"], w)
+    torch.testing.assert_close(grad_total, grad_ce)  # the floored KL adds no pull
+    with pytest.raises(ValueError, match="free_bits"):
+        build("cvae", free_bits=-0.1)
+
+
 def test_upsampler_residuals_lie_in_unit_interval_and_depend_on_colours() -> None:
     model = build("upsampler").eval()
     batch = mixed_batch()
