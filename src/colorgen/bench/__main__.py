@@ -2,7 +2,8 @@
 
 Each section module exposes ``run(quick) -> dict`` of measured numbers; this writes them all to
 ``bench.json`` and a readable ``bench.md``. With ``--only``, the other sections of an existing
-report are kept (each section carries the date it was measured). Timings live here, never in tests.
+report are kept (each section carries the date and the machine it was measured on,
+:mod:`colorgen.bench.machine`). Timings live here, never in tests.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import argparse
 import importlib
 import json
 import logging
-import os
-import platform
 import time
 from pathlib import Path
 
-import torch
 from rich.console import Console
+
+from colorgen.bench.machine import describe
+from colorgen.io import write_atomic
 
 SECTIONS = ("models", "official", "contrast", "extract", "render")
 
@@ -31,7 +32,7 @@ def _flatten(prefix: str, value, rows: list[tuple[str, str]]) -> None:
 
 
 def to_markdown(report: dict) -> str:
-    lines = ["# colorgen bench", "", f"Machine: {report['machine']}", ""]
+    lines = ["# colorgen bench", "", f"Machine of the last run: {report['machine']}", ""]
     for name, section in report["sections"].items():
         rows: list[tuple[str, str]] = []
         _flatten("", section, rows)
@@ -57,8 +58,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True)
     report = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads",
+        "machine": describe(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "sections": {},
     }
@@ -72,10 +72,11 @@ def main() -> None:
         report["sections"][name] = module.run(quick=args.quick)
         report["sections"][name]["bench_seconds"] = round(time.perf_counter() - start, 1)
         report["sections"][name]["measured"] = time.strftime("%Y-%m-%d %H:%M")
+        report["sections"][name]["machine"] = report["machine"]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(json.dumps(report, indent=2))
-    (out / "bench.md").write_text(to_markdown(report))
+    write_atomic(out / "bench.json", json.dumps(report, indent=2))
+    write_atomic(out / "bench.md", to_markdown(report))
     console.print(to_markdown(report))
     console.print(f"wrote {out / 'bench.json'} and {out / 'bench.md'}")
 
