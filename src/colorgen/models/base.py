@@ -62,7 +62,7 @@ def generator_loss(logits: StyleLogits, batch: Any) -> dict[str, Tensor]:
     """Cross-entropy on RGB plus cross-entropy on alpha over the scored concatenation.
 
     Inside the training loop's ``colorgen.training.losses.loss_options`` block the switches of
-    ``trainer.loss`` apply (label smoothing, neighbour bins, class weights, focal); elsewhere,
+    ``trainer.loss`` apply (label smoothing, neighbour bins, class weights, focal, legibility); elsewhere,
     and with every switch off, this is the published plain cross-entropy.
     """
     from colorgen.training.losses import (  # lazy: training imports models
@@ -74,7 +74,13 @@ def generator_loss(logits: StyleLogits, batch: Any) -> dict[str, Tensor]:
     rgb_t, alpha_t = target_classes(batch)
     loss_rgb = class_loss(scored(batch, logits.text_rgb, logits.bg_rgb), rgb_t, options, "rgb")
     loss_alpha = class_loss(scored(batch, logits.text_alpha, logits.bg_alpha), alpha_t, options, "alpha")
-    return {"loss": loss_rgb + loss_alpha, "loss_rgb": loss_rgb, "loss_alpha": loss_alpha}
+    out = {"loss": loss_rgb + loss_alpha, "loss_rgb": loss_rgb, "loss_alpha": loss_alpha}
+    if options is not None and options.legibility:
+        from colorgen.training.legibility import legibility_term
+
+        out["loss_legibility"] = legibility_term(logits, batch, options.legibility_ratio)
+        out["loss"] = out["loss"] + options.legibility * out["loss_legibility"]
+    return out
 
 
 def decode_logits(

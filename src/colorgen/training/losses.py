@@ -14,7 +14,9 @@ Per element ``i`` with target ``t`` and log-probabilities ``logp``::
 
 ``N(t)`` are the RGB bins that differ from ``t`` by one step in one channel of the 8x8x8 cube
 (close colours; 3 to 6 of them). Neighbour smoothing applies to RGB only; alpha gets label
-smoothing, class weights and the focal factor.
+smoothing, class weights and the focal factor. ``legibility`` adds that weight times the
+probability, under the model's own colours, that a text is seen on a colour contrasting less than
+``legibility_ratio`` with it (:mod:`colorgen.training.legibility`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class LossOptions:
     class_balance: float = 0.0  # beta of the effective number of samples; 0 = off
     rgb_weight: Tensor | None = None  # [512] per-class weights (class_balance > 0)
     alpha_weight: Tensor | None = None  # [8]
+    legibility: float = 0.0  # weight of the legibility term; 0 = off
+    legibility_ratio: float = 1.5  # contrast below which a text counts as hidden
 
     def __post_init__(self) -> None:
         ls, nb = self.label_smoothing, self.neighbour_smoothing
@@ -54,10 +58,18 @@ class LossOptions:
             raise ValueError(f"trainer.loss.focal_gamma={self.focal_gamma} must be >= 0")
         if not 0 <= self.class_balance < 1:
             raise ValueError(f"trainer.loss.class_balance={self.class_balance} must lie in [0, 1)")
+        if self.legibility < 0 or self.legibility_ratio < 1:
+            raise ValueError(f"trainer.loss.legibility={self.legibility} must be >= 0 and "
+                             f"legibility_ratio={self.legibility_ratio} >= 1")
 
     @property
     def plain(self) -> bool:
         """True when the loss is exactly the published cross-entropy."""
+        return self.plain_classes and self.legibility == 0
+
+    @property
+    def plain_classes(self) -> bool:
+        """True when each head's loss is the plain cross-entropy (a legibility term may still be added)."""
         return (self.label_smoothing == 0 and self.neighbour_smoothing == 0 and self.focal_gamma == 0
                 and self.rgb_weight is None and self.alpha_weight is None)
 
@@ -101,7 +113,7 @@ def rgb_neighbours() -> tuple[Tensor, Tensor]:
 
 def class_loss(logits: Tensor, target: Tensor, options: LossOptions | None, part: str) -> Tensor:
     """The loss of one head (``part`` = ``"rgb"`` or ``"alpha"``) under ``options``."""
-    if options is None or options.plain:
+    if options is None or options.plain_classes:
         return F.cross_entropy(logits, target)
     logp = F.log_softmax(logits.float(), dim=-1)
     nll = -logp.gather(1, target[:, None])[:, 0]
@@ -158,6 +170,8 @@ def options_from_cfg(loss_cfg: Mapping[str, Any] | None, train_set: Sequence | N
         neighbour_smoothing=float(loss_cfg.get("neighbour_smoothing", 0.0) or 0.0),
         focal_gamma=float(loss_cfg.get("focal_gamma", 0.0) or 0.0),
         class_balance=float(loss_cfg.get("class_balance", 0.0) or 0.0),
+        legibility=float(loss_cfg.get("legibility", 0.0) or 0.0),
+        legibility_ratio=float(loss_cfg.get("legibility_ratio", 1.5) or 1.5),
     )
     if options.class_balance:
         if train_set is None:
