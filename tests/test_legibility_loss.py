@@ -5,14 +5,19 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from graph_fixtures import chain_page, mixed_batch
 from torch_geometric.data import Batch
 
 from colorgen.data.colors import NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
 from colorgen.models.base import generator_loss
 from colorgen.models.style import StyleLogits
-from colorgen.training.legibility import CANVAS_CLASS, legibility_term, low_contrast_classes, seen_on
+from colorgen.training.legibility import (
+    CANVAS_CLASS,
+    legibility_term,
+    low_contrast_classes,
+    seen_on,
+)
 from colorgen.training.losses import LossOptions, loss_options, options_from_cfg
+from graph_fixtures import chain_page, mixed_batch
 
 WHITE, BLACK, RED = CANVAS_CLASS, 0, 64 * 7  # rgb classes: bins (7,7,7), (0,0,0), (7,0,0)
 SURE = 30.0  # a logit margin that makes a class certain to float precision

@@ -1,28 +1,49 @@
-"""Issue 12: why an AR decoding step costs what it costs. The 24 linear layers of a one-page step alone,
-then interleaved with the small ops a step also runs (layer norm, attention on a 195-key cache).
-Run: PYTHONPATH=src python experiments/speed/ar_step_ops.py (see ar_generation_floor_2026-12-03.md)."""
-import torch, time
+"""Issue 12: why a one-page AR decoding step costs what it costs.
+
+Times the 24 linear layers of a paper-size decoder step (4 layers) back to back, then interleaved
+with the small ops a step also runs (a layer norm and an attention over a 195-key cache), then
+those small ops alone. Run: ``PYTHONPATH=src python experiments/speed/ar_step_ops.py``
+(results: ``ar_generation_floor_2026-12-03.md``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
 import torch.nn.functional as F
-torch.set_num_threads(2)
-shapes=[(768,256),(256,256),(256,256),(256,256),(512,256),(256,512)]*4
-Ws=[(torch.randn(o,i),torch.randn(o)) for o,i in shapes]
-x=torch.randn(1,256); x2=torch.randn(1,512)
-lnw=torch.ones(256); lnb=torch.zeros(256)
-q=torch.randn(8,1,32); kt=torch.randn(8,32,195); v=torch.randn(8,195,32)
-def run(extra):
-    for W,b in Ws:
-        y = F.linear(x if W.shape[1]==256 else x2,W,b)
-        if extra:
-            F.layer_norm(x,(256,),lnw,lnb)
-            torch.bmm(torch.softmax(torch.bmm(q,kt),-1),v)
-for extra in [False, True, False, True]:
-    for _ in range(50): run(extra)
-    t=time.perf_counter()
-    for _ in range(300): run(extra)
-    dt=(time.perf_counter()-t)/300
-    # time extras alone
-    print('extra' if extra else 'plain', '%.3f ms per 24'%(dt*1e3))
-t=time.perf_counter()
-for _ in range(300*24):
-    F.layer_norm(x,(256,),lnw,lnb); torch.bmm(torch.softmax(torch.bmm(q,kt),-1),v)
-print('extras alone per 24: %.3f ms'%((time.perf_counter()-t)/300*1e3))
+
+REPEATS = 300
+SHAPES = [(768, 256), (256, 256), (256, 256), (256, 256), (512, 256), (256, 512)] * 4  # (out, in) per linear
+
+
+def main() -> None:
+    torch.set_num_threads(2)
+    weights = [(torch.randn(o, i), torch.randn(o)) for o, i in SHAPES]
+    x = {256: torch.randn(1, 256), 512: torch.randn(1, 512)}
+    ln_w, ln_b = torch.ones(256), torch.zeros(256)
+    q, kt, v = torch.randn(8, 1, 32), torch.randn(8, 32, 195), torch.randn(8, 195, 32)
+
+    def small_ops() -> None:
+        F.layer_norm(x[256], (256,), ln_w, ln_b)
+        torch.bmm(torch.softmax(torch.bmm(q, kt), -1), v)
+
+    def step(linears: bool, others: bool) -> None:
+        for w, b in weights:
+            if linears:
+                F.linear(x[w.shape[1]], w, b)
+            if others:
+                small_ops()
+
+    for label, linears, others in (("linears", True, False), ("linears + small ops", True, True),
+                                   ("small ops", False, True)):
+        for _ in range(50):
+            step(linears, others)
+        t0 = time.perf_counter()
+        for _ in range(REPEATS):
+            step(linears, others)
+        print(f"{label}: {(time.perf_counter() - t0) / REPEATS * 1e3:.3f} ms per step")
+
+
+if __name__ == "__main__":
+    main()
