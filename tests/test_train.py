@@ -252,7 +252,7 @@ def test_validation_metrics_equal_eval_metrics(model, data_overrides, tmp_path):
 # what is validated and kept
 STEP_SWITCHES = ["trainer.augment.hue_rotation=1.0", "trainer.loss.label_smoothing=0.05",
                  "trainer.loss.neighbour_smoothing=0.1", "trainer.loss.class_balance=0.999",
-                 "trainer.loss.focal_gamma=2.0", "trainer.encoder_reg.drop_path=0.2",
+                 "trainer.loss.focal_gamma=2.0", "trainer.loss.legibility=1.0", "trainer.encoder_reg.drop_path=0.2",
                  "trainer.encoder_reg.dropout=0.1", "trainer.dropout_rng=bits", "trainer.precision=bf16"]
 ALL_SWITCHES = [*STEP_SWITCHES, "trainer.ema=0.9", "trainer.select_best=score"]
 

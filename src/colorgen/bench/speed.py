@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch_geometric.data import Batch
 
+from colorgen.bench.machine import cpu_model, isa_flags
 from colorgen.decoding import DecodingConfig
 from colorgen.models import AR, CVAE, NAR, ColorUpsampler, ContentEncoder
 from colorgen.training.fast import DROPOUT_RNGS, training_precision, use_dropout_rng
@@ -45,13 +46,6 @@ class Reference:
 
 REFERENCE_DATE = "2026-11-27"
 REFERENCE_MACHINE = "the project's 2-core AVX-512/AMX Xeon CPU, torch 2 threads, quiet machine"
-
-
-def like_reference_machine(cpuinfo: str | None = None) -> bool:
-    """Whether this CPU is of the reference's kind (an AMX Xeon): only then do the ratios compare."""
-    from colorgen.bench.machine import cpu_model, isa_flags
-
-    return "Xeon" in cpu_model(cpuinfo) and "amx_tile" in isa_flags(cpuinfo)
 # issue 12's table (official code and colorgen measured alternately in one run)
 REFERENCES: dict[str, Reference] = {
     "train_step_nar": Reference(0.727, 0.684, 0.24, "s"),
@@ -64,6 +58,12 @@ REFERENCES: dict[str, Reference] = {
     "generate_cvae": Reference(109.0, 177.0, 218.0, "pages/s", True),
     "generate_ar_greedy": Reference(3.7, 19.6, 110.0, "pages/s", True),
 }
+
+
+def like_reference_machine(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU is of the reference's kind (an AMX Xeon): only then do the ratios compare."""
+    return "Xeon" in cpu_model(cpuinfo) and "amx_tile" in isa_flags(cpuinfo)
+
 
 TRAIN_MODELS: dict[str, type] = {
     "train_step_nar": NAR,

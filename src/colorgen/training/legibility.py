@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from colorgen.data.colors import NUM_RGB_CLASSES, decode_to_values
+from colorgen.lookahead import BLACK, TRANSPARENT
 from colorgen.metrics.contrast import (
     backdrop_of,
     contrast_ratio,
@@ -35,7 +36,6 @@ from colorgen.metrics.contrast import (
 )
 
 CANVAS_CLASS = NUM_RGB_CLASSES - 1  # white: the page canvas below the roots
-TRANSPARENT, BLACK = 0, 0  # the data's transparent background: alpha class 0, written as rgb class 0 (black)
 
 
 @cache
