@@ -2,8 +2,8 @@
 
 Speed figures compare only on one machine. The official code's references were measured on an
 AVX-512/AMX Xeon; a later session may run on another CPU (e.g. an AMD EPYC without AMX, where
-bf16 matmuls have no hardware and MKL takes other code paths), so every section records its own
-machine and ``--only`` never mixes sections of different machines without saying so.
+bf16 matmuls have no hardware and MKL takes other code paths), so every section records the
+machine it ran on: a report kept across ``--only`` runs may hold sections of different machines.
 """
 
 from __future__ import annotations
