@@ -25,12 +25,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from colorgen.constrained import background_image
 from colorgen.data.colors import NUM_RGB_CLASSES, decode_to_values
 from colorgen.lookahead import BLACK, TRANSPARENT
 from colorgen.metrics.contrast import (
     backdrop_of,
     contrast_ratio,
     depth_levels,
+    parent_index,
     relative_luminance,
     under_background_image,
 )
@@ -68,8 +70,6 @@ def seen_on(bg_rgb_logits: Tensor, bg_alpha_logits: Tensor, batch) -> Tensor:
 
 def legibility_term(logits, batch, ratio: float = 1.5) -> Tensor:
     """Mean over the judged text elements of the probability that the text hides (see the module)."""
-    from colorgen.constrained import background_image
-    from colorgen.metrics.contrast import parent_index
 
     has_text = batch.has_text.bool()
     parent = parent_index(batch.edge_index, batch.num_nodes)
