@@ -1,7 +1,7 @@
 """The issue-12 browser speed-ups change nothing that is measured, on real pages.
 
-``BEFORE`` is the browser as it was (a context made on demand per page); the defaults prewarm
-contexts and swap colour stylesheets in one call. Both must give the same extracted records
+``BEFORE`` is the browser as it was (a new context made on demand per page); the defaults prewarm
+contexts, recycle a closed page's context for the next page and swap colour stylesheets in one call. Both must give the same extracted records
 (elements, order, colours, features, selectors) and the same renders (screenshot pixels,
 axe-core contrast results) of the same real pages. The opt-in early end of the real wait
 (``settle_check``) is checked to engage; it is not claimed to leave every pixel alone.
@@ -69,7 +69,8 @@ def test_settle_check_ends_the_real_wait_early_on_a_settled_page(real_pages, ext
 
 
 def test_render_cache_key_is_unchanged_unless_the_settle_check_is_on():
-    assert "settle_check" not in repr(BrowserConfig()) and "prewarm" not in repr(BrowserConfig())
+    for speed_only in ("settle_check", "prewarm", "recycle"):
+        assert speed_only not in repr(BrowserConfig()) and speed_only not in repr(BrowserConfig(recycle=False))
     assert "network_quiet_ms" not in repr(BrowserConfig(network_quiet_ms=0))
     assert "settle_check=True" in repr(BrowserConfig(settle_check=True))
 
@@ -108,7 +109,7 @@ def test_prewarmed_contexts_are_fresh_and_closed_with_the_browser(tmp_path):
                                      "document.title = localStorage.n</script></body></html>")
 
     async def titles():
-        async with StaticServer(tmp_path) as server, Chromium(BrowserConfig(prewarm=2)) as chrome:
+        async with StaticServer(tmp_path) as server, Chromium(BrowserConfig(prewarm=2, recycle=False)) as chrome:
             seen = []
             for _ in range(3):
                 mp = await chrome.open(server.url("a.html"), server.origin)
@@ -121,3 +122,37 @@ def test_prewarmed_contexts_are_fresh_and_closed_with_the_browser(tmp_path):
     seen, spares, contexts_open = asyncio.run(titles())
     assert seen == ["1", "1", "1"]  # every page in a new context: no storage carried over
     assert spares == 2 and contexts_open == 2  # the spares, nothing leaked
+
+
+_STATEFUL_PAGE = """<html><body><script>
+  localStorage.n = (+localStorage.n || 0) + 1; sessionStorage.n = (+sessionStorage.n || 0) + 1;
+  document.cookie = 'n=' + ((+(document.cookie.match(/n=(\\d+)/) || [0, 0])[1]) + 1);
+  setTimeout(() => { document.body.dataset.late = Date.now(); }, 1000);
+  document.title = [localStorage.n, sessionStorage.n, document.cookie, Date.now()].join(' ');
+</script></body></html>"""
+
+
+def test_a_recycled_context_looks_new_to_the_next_page(tmp_path):
+    (tmp_path / "a.html").write_text(_STATEFUL_PAGE)
+
+    async def visits():
+        async with StaticServer(tmp_path) as server, Chromium(BrowserConfig(prewarm=0)) as chrome:
+            seen, contexts = [], set()
+            for _ in range(3):
+                mp = await chrome.open(server.url("a.html"), server.origin)
+                seen.append((await mp.page.title(), await mp.page.evaluate("() => document.body.dataset.late"),
+                             mp.waited_ms, mp.status))
+                contexts.add(id(mp.context))
+                await mp.close()
+            broken = await chrome.open(server.url("a.html"), server.origin)
+            await broken.page.close()  # e.g. a crashed renderer: its context cannot serve again
+            await broken.close()
+            return seen, len(contexts), len(chrome._idle), len(chrome.browser.contexts)
+
+    seen, used, idle, contexts_open = asyncio.run(visits())
+    assert used == 1  # one context served every page
+    # no storage, cookie or clock time carried over: each page starts as the first did, and the
+    # settle ran its timers at the same virtual times
+    assert seen == [seen[0]] * 3, seen
+    assert seen[0][0].startswith("1 1 n=1 ") and seen[0][1] is not None
+    assert idle == 0 and contexts_open == 0  # the broken page's context was closed, not kept

@@ -16,8 +16,10 @@ not move between extraction and re-rendering), ``Math.random`` is seeded, and CS
 finished (finite ones: end state) or cancelled (infinite ones: the element's own style) before
 anything is read or shot.
 
-Speed (issue 12) without changing what is read or shot: every page still gets a fresh context,
-but ``prewarm`` contexts are made ahead while other pages work. Opt-in, as it can shift a few
+Speed (issue 12) without changing what is read or shot: a closed page's context is ``recycle``d
+for the next page (document unloaded, cookies, storage and HTTP cache cleared, clock set back), so
+pages load in a renderer process already running, which halves a page's CPU; ``prewarm``
+contexts are made ahead for when none is free. Opt-in, as it can shift a few
 pixels by one level: ``settle_check=true`` ends the 250 ms real wait after the virtual settle at
 ``settle_check_ms`` when nothing is pending (no request in flight, fonts loaded, the first
 screen's images complete).
@@ -38,7 +40,7 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -104,6 +106,12 @@ class BrowserConfig:
     # fresh contexts prepared ahead (each page still gets its own, new one): hides context and
     # renderer start-up behind other pages' work; 0 = create on demand. Not part of the cache key.
     prewarm: int = field(default=1, repr=False, compare=False)
+    # a closed page's context serves the caller's next page (same origin): its document unloaded,
+    # cookies, storage and HTTP cache cleared, the fake clock set back, so the next page loads as
+    # in a new context but in a renderer process already running (starting one is most of a
+    # page's CPU). False: a new context for every page. Not part of the cache key: records and
+    # renders are the same either way (tests/test_browser_speed.py, experiments/speed/browser_recycle.md).
+    recycle: bool = field(default=True, repr=False, compare=False)
     fake_clock: bool = True
     clock_time: str = "2024-01-01T12:00:00Z"
     random_seed: int = 1
@@ -304,7 +312,7 @@ async def inject_css(page: Page, css: str) -> None:
 
 @dataclass
 class MobilePage:
-    """One page in its own context, with the requests it tried to send elsewhere counted."""
+    """One page in its own context (new or recycled), with the requests it tried to send elsewhere counted."""
 
     context: BrowserContext
     page: Page
@@ -316,6 +324,7 @@ class MobilePage:
     shim: object | None = None  # a colorgen.corpus.shim.CdnShim when browser.cdn_shim is set
     inflight: int = 0  # requests started and not yet finished/failed (for the adaptive settle)
     waited_ms: int = -1  # real settle time actually waited (-1: not settled yet)
+    release: Callable[[MobilePage], Awaitable[bool]] | None = field(default=None, repr=False)  # close() offers the context back (BrowserConfig.recycle)
 
     def _track_requests(self) -> None:
         def started(_req) -> None:
@@ -344,9 +353,25 @@ class MobilePage:
         self.blocked_hosts[url.split("/")[2] if "://" in url else url.split(":")[0]] += 1
         await route.abort("blockedbyclient")
 
+    def forget(self) -> None:
+        """The per-load counters back to a new page's (the context is serving another page)."""
+        self.blocked, self.blocked_hosts, self.freeze_stats = 0, Counter(), {}
+        self.status, self.waited_ms = 0, -1
+
     async def close(self) -> None:
+        """Done with the page: its context is recycled when its browser takes it back, else closed."""
+        release, self.release = self.release, None
+        if release is not None and await release(self):
+            return
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.context.close(), timeout=10)
+
+
+# Storage a page may have left for the next one of the same origin (cookies and HTTP cache are
+# cleared from outside); run before its document is unloaded.
+_CLEAR_STORAGE_JS = """
+() => { for (const s of ['localStorage', 'sessionStorage']) { try { window[s].clear(); } catch (e) {} } }
+"""
 
 
 class Chromium:
@@ -360,6 +385,7 @@ class Chromium:
         self.generation = 0  # bumped by restart(): lets parallel users tell a fresh browser from the dead one
         self._spare: list[asyncio.Task] = []  # prewarmed contexts (cfg.prewarm), oldest first
         self._spare_origin: str | None = None
+        self._idle: list[MobilePage] = []  # recycled contexts waiting for a page (cfg.recycle)
 
     def _cdn_shim(self):
         """The CDN shim of ``cfg.cdn_shim`` (built once), or None: corpus CDN shim hook (issue 13)."""
@@ -379,6 +405,9 @@ class Chromium:
         return self
 
     async def _drop_spares(self) -> None:
+        idle, self._idle = self._idle, []
+        for mp in idle:
+            await mp.close()
         spares, self._spare = self._spare, []
         for task in spares:
             task.cancel()
@@ -416,14 +445,17 @@ class Chromium:
 
     async def new_page(self, origin: str) -> MobilePage:
         """A fresh 375x812 page (own context) of the configured profile that may only talk to
-        ``origin``; taken from the prewarmed spares when there are any, which are then refilled."""
+        ``origin``: a recycled one when there is one (``cfg.recycle``), else taken from the
+        prewarmed spares when there are any, which are then refilled."""
         assert self.browser is not None, "Chromium not started"
         origin = origin.rstrip("/")
-        if self.cfg.prewarm <= 0:
-            return await self._create_page(origin)
         if self._spare_origin != origin:
             await self._drop_spares()
             self._spare_origin = origin
+        if self._idle:
+            return self._idle.pop()
+        if self.cfg.prewarm <= 0:
+            return await self._create_page(origin)
         mp = None
         while self._spare and mp is None:
             task = self._spare.pop(0)
@@ -444,22 +476,67 @@ class Chromium:
             java_script_enabled=True,
         )
         mp = MobilePage(context=context, page=await context.new_page(), origin=origin.rstrip("/"), shim=self._cdn_shim())
+        if c.recycle:
+            mp.release = self._make_release(self.generation)
         try:
             if c.settle_check or c.network_quiet_ms > 0:
                 mp._track_requests()
             await context.route(mp.foreign(), mp._block)
             await context.add_init_script(_SEED_RANDOM_JS % c.random_seed)
             if c.fake_clock:  # JS time stands still except when settle() advances it
-                t0 = datetime.fromisoformat(c.clock_time.replace("Z", "+00:00"))
-                await context.clock.install(time=t0)
-                # the clock runs from install until paused: jump well ahead so a slow machine
-                # never asks to pause in the past
-                await context.clock.pause_at(t0 + timedelta(minutes=10))
+                await context.clock.install(time=datetime.fromisoformat(c.clock_time.replace("Z", "+00:00")))
+                await context.clock.pause_at(self._clock_start())
             mp.page.set_default_timeout(c.load_timeout_ms)
         except BaseException:
             await mp.close()
             raise
         return mp
+
+    def _clock_start(self) -> datetime:
+        """Where a new context's fake clock stands when its page loads (paused)."""
+        # the clock runs from install until paused: jump well ahead so a slow machine never asks
+        # to pause in the past
+        return datetime.fromisoformat(self.cfg.clock_time.replace("Z", "+00:00")) + timedelta(minutes=10)
+
+    def _make_release(self, generation: int) -> Callable[[MobilePage], Awaitable[bool]]:
+        async def release(mp: MobilePage) -> bool:
+            if generation != self.generation or mp.origin != self._spare_origin or not self.alive:
+                return False
+            try:
+                await asyncio.wait_for(self._reset(mp), timeout=10)
+            except Exception as err:  # a crashed or hung page: its context is closed instead
+                log.debug("context not recycled: %s", err)
+                return False
+            mp.release = release
+            self._idle.append(mp)
+            return True
+
+        return release
+
+    async def _reset(self, mp: MobilePage) -> None:
+        """Make a used context look new to the next page of its origin: storage cleared, document
+        unloaded (its timers and requests end with it), cookies and HTTP cache cleared, the fake
+        clock's wall time back at the start (its tick count keeps growing; pages see the same
+        dates, and ``performance.now()`` differences, as in a new context)."""
+        page = mp.page
+        await page.evaluate(_CLEAR_STORAGE_JS)
+        await page.goto("about:blank")
+        for _ in range(40):  # cancelled requests report back (requestfailed) shortly after
+            if mp.inflight <= 0:
+                break
+            await asyncio.sleep(0.025)
+        if mp.inflight != 0:
+            raise RuntimeError(f"{mp.inflight} requests of the last page still counted in flight")
+        await mp.context.clear_cookies()
+        cdp = await mp.context.new_cdp_session(page)
+        try:
+            await cdp.send("Storage.clearDataForOrigin", {"origin": mp.origin, "storageTypes": "all"})
+            await cdp.send("Network.clearBrowserCache")
+        finally:
+            await cdp.detach()
+        if self.cfg.fake_clock:
+            await mp.context.clock.set_system_time(self._clock_start())
+        mp.forget()
 
     async def open(self, url: str, origin: str) -> MobilePage:
         """Load ``url``, wait for `load`, let it settle, scroll to top, freeze animations.

@@ -26,7 +26,7 @@ from .checkout import data_config
 log = logging.getLogger(__name__)
 
 TARGET_PAGES_PER_S = 2.0  # issue 12: extraction on this 2-core machine (was ~1.0)
-BEFORE = {"prewarm": 0}  # the browser settings before issue 12 (a context made on demand per page)
+BEFORE = {"prewarm": 0, "recycle": False}  # the browser settings before issue 12 (a new context made on demand per page)
 
 
 def corpus_dir() -> Path:

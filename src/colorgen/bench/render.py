@@ -85,7 +85,7 @@ def _measure(jobs: list[RenderJob], root: Path, workers: int, browser: BrowserCo
 
 
 TARGET_VISUAL_PAGES_PER_S = 1.5  # issue 12: the visual pass, all eight colourings per test page (was ~0.53)
-BEFORE = {"prewarm": 0}  # the browser settings before issue 12 (a context made on demand per page)
+BEFORE = {"prewarm": 0, "recycle": False}  # the browser settings before issue 12 (a new context made on demand per page)
 
 
 def _real_pages(limit: int, workers: int, colourings: int = 8, rounds: int = 1) -> dict[str, Any] | None:

@@ -1,6 +1,6 @@
 """Corpus -> staged pages -> one WebColor dataset (HDF5 + split), resumable and parallel.
 
-Each page is processed in its own browser context (several at once on one Chromium), staged
+Each page is processed in its own browser context (new or recycled, several at once on one Chromium), staged
 on disk (bundle first, record last, both atomic), and only when every page is done are the
 staged records assembled into the HDF5 file (written to a temp file and renamed). A kill at
 any moment therefore loses at most the pages in flight and never leaves a corrupt dataset.
