@@ -3,7 +3,7 @@
 The corpus is ``$COLORGEN_WEBPAGES`` or the ``corpus`` of ``conf/data/webpages.yaml``
 (relative to the launch directory). Every setting runs on the same pages in a fresh output
 directory; ``before`` is the browser as it was before issue 12 (a context created on demand
-for each page), ``after`` the defaults (a prewarmed context), ``settle_check`` the opt-in early
+for each page), ``after`` the defaults (a prewarmed context, recycled ones), ``settle_check`` the opt-in early
 end of the real wait (same records, a few pixels may move). Before and after alternate, so a machine shared with
 other work slows both alike; the load average is reported with them. The fidelity re-render
 is off as in ``make reproduce-table``, then on in both its modes (reload / in the open page).
