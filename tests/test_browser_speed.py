@@ -156,3 +156,24 @@ def test_a_recycled_context_looks_new_to_the_next_page(tmp_path):
     assert seen == [seen[0]] * 3, seen
     assert seen[0][0].startswith("1 1 n=1 ") and seen[0][1] is not None
     assert idle == 0 and contexts_open == 0  # the broken page's context was closed, not kept
+
+
+def test_recycled_contexts_end_with_their_browser_and_origin(tmp_path):
+    (tmp_path / "a.html").write_text("<html><body>a</body></html>")
+
+    async def run():
+        async with StaticServer(tmp_path) as one, StaticServer(tmp_path) as other, Chromium(BrowserConfig(prewarm=0)) as chrome:
+            mp = await chrome.open(one.url("a.html"), one.origin)
+            await mp.close()
+            idle_after_close = len(chrome._idle)
+            mp = await chrome.open(other.url("a.html"), other.origin)  # another origin: the idle one goes
+            contexts_then = len(chrome.browser.contexts)
+            await mp.close()
+            await chrome.restart()  # e.g. after a crash: nothing of the old browser is served again
+            stale = len(chrome._idle)
+            mp = await chrome.open(other.url("a.html"), other.origin)
+            text = await mp.page.inner_text("body")
+            await mp.close()
+            return idle_after_close, contexts_then, stale, text
+
+    assert asyncio.run(run()) == (1, 1, 0, "a")

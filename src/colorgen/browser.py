@@ -407,6 +407,7 @@ class Chromium:
     async def _drop_spares(self) -> None:
         idle, self._idle = self._idle, []
         for mp in idle:
+            mp.release = None  # closed for good, not offered back
             await mp.close()
         spares, self._spare = self._spare, []
         for task in spares:
