@@ -165,7 +165,9 @@ def test_speed_bench_reports_figures_against_the_official_references(tmp_path) -
     _, source = load_batch({**cfg, "root": str(tmp_path / "missing")}, pages=4)
     assert source.startswith("synthetic (real data unavailable")
 
-    result = run(None, threads=1, repeats=1, only=("content_encoder_fwd_bwd", "generate_ar_greedy"))
+    from test_bench_machine import XEON
+
+    result = run(None, threads=1, repeats=1, only=("content_encoder_fwd_bwd", "generate_ar_greedy"), cpuinfo=XEON)
     assert result["pages"].startswith("synthetic")
     for name, row in result["figures"].items():
         ref = REFERENCES[name]

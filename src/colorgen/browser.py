@@ -18,7 +18,8 @@ anything is read or shot.
 
 Speed (issue 12) without changing what is read or shot: a closed page's context is ``recycle``d
 for the next page (document unloaded, cookies, storage and HTTP cache cleared, clock set back), so
-pages load in a renderer process already running, which halves a page's CPU; ``prewarm``
+pages load in a renderer process already running (on real pages, less than half the CPU of
+loading in a new context); ``prewarm``
 contexts are made ahead for when none is free. Opt-in, as it can shift a few
 pixels by one level: ``settle_check=true`` ends the 250 ms real wait after the virtual settle at
 ``settle_check_ms`` when nothing is pending (no request in flight, fonts loaded, the first
@@ -103,8 +104,8 @@ class BrowserConfig:
     # slider's slides) otherwise looks different on a busy machine. 0 = off (the key of renders
     # cached before it existed)
     network_quiet_ms: int = 3000
-    # fresh contexts prepared ahead (each page still gets its own, new one): hides context and
-    # renderer start-up behind other pages' work; 0 = create on demand. Not part of the cache key.
+    # fresh contexts prepared ahead for when no recycled one is free: hides context and renderer
+    # start-up behind other pages' work; 0 = create on demand. Not part of the cache key.
     prewarm: int = field(default=1, repr=False, compare=False)
     # a closed page's context serves the caller's next page (same origin): its document unloaded,
     # cookies, storage and HTTP cache cleared, the fake clock set back, so the next page loads as
