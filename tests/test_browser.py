@@ -173,7 +173,7 @@ def test_a_script_loaded_image_is_waited_for_when_asked(tmp_path, monkeypatch, q
 
     def slow_get(self):
         if self.path.endswith("slow.png"):
-            time.sleep(0.8)
+            time.sleep(2.0)  # well past the 250 ms real wait on a slow first start, within the 3 s network wait
         return plain_get(self)
 
     monkeypatch.setattr(browser._QuietHandler, "do_GET", slow_get)
