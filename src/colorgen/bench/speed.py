@@ -307,16 +307,10 @@ ROTATING_BATCHES = 8
 ROTATING_AR_BATCHES = 2  # the official AR generation takes ~70 s on the first batch
 
 
-def rotating_run(data_cfg: Mapping[str, Any] | None, refs: ReferenceSet, threads: int = 2,
-                 count: int = ROTATING_BATCHES, pages: int = BATCH_PAGES) -> dict[str, Any] | None:
-    """The figures over :data:`ROTATING_BATCHES` consecutive batches, as training sees shapes change,
-    beside ``refs.rotating`` (None when that set has none): the fastest of 2 training steps per
-    batch, one generation call per batch, averaged over the batches. The official code pads each
-    page to its batch's longest, so one batch with a long page says little about training."""
-    if refs.rotating is None:
-        return None
-    batches, source = load_batches(data_cfg, count, pages)
-    seconds: dict[str, float] = {}
+def rotating_seconds(batches: list[Batch], threads: int = 2) -> dict[str, list[float]]:
+    """Per figure, seconds per batch: the fastest of 2 training steps (or content-encoder passes),
+    one generation call (AR greedy: the first :data:`ROTATING_AR_BATCHES` batches only)."""
+    seconds: dict[str, list[float]] = {}
     with torch_threads(threads):
         for name, cls in TRAIN_MODELS.items():
             torch.manual_seed(0)
@@ -328,7 +322,7 @@ def rotating_run(data_cfg: Mapping[str, Any] | None, refs: ReferenceSet, threads
                 model.loss(batch)["loss"].backward()
                 opt.step()
 
-            seconds[name] = _mean_over(step, batches, 2)
+            seconds[name] = _fastest_per_batch(step, batches, 2)
         torch.manual_seed(0)
         encoder = ContentEncoder(PAPER_SIZE["d_model"])
 
@@ -336,7 +330,7 @@ def rotating_run(data_cfg: Mapping[str, Any] | None, refs: ReferenceSet, threads
             encoder.zero_grad()
             encoder(batch).sum().backward()
 
-        seconds["content_encoder_fwd_bwd"] = _mean_over(encode, batches, 2)
+        seconds["content_encoder_fwd_bwd"] = _fastest_per_batch(encode, batches, 2)
         for name, cls in GENERATE_MODELS.items():
             torch.manual_seed(0)
             model = cls(**PAPER_SIZE).eval()
@@ -347,17 +341,30 @@ def rotating_run(data_cfg: Mapping[str, Any] | None, refs: ReferenceSet, threads
                     model.generate(batch, DecodingConfig(), generator)
 
             used = batches[:ROTATING_AR_BATCHES] if name == "generate_ar_greedy" else batches
-            seconds[name] = _mean_over(gen, used, 1)
+            seconds[name] = _fastest_per_batch(gen, used, 1)
+    return seconds
+
+
+def rotating_run(data_cfg: Mapping[str, Any] | None, refs: ReferenceSet, threads: int = 2,
+                 count: int = ROTATING_BATCHES, pages: int = BATCH_PAGES) -> dict[str, Any] | None:
+    """The figures over :data:`ROTATING_BATCHES` consecutive batches, as training sees shapes change,
+    beside ``refs.rotating`` (None when that set has none): :func:`rotating_seconds` averaged over
+    the batches. The official code pads each page to its batch's longest, so one batch with a long
+    page says little about training."""
+    if refs.rotating is None:
+        return None
+    batches, source = load_batches(data_cfg, count, pages)
+    rotating = ReferenceSet(refs.date, refs.machine, refs.cpu, refs.flags, refs.rotating)
     rows = {}
-    for name, s in seconds.items():
-        value = pages / s if refs.rotating[name].higher_is_better else s
-        rows[name] = _row(name, value, ReferenceSet(refs.date, refs.machine, refs.cpu, refs.flags, refs.rotating))
+    for name, per_batch in rotating_seconds(batches, threads).items():
+        s = statistics.mean(per_batch)
+        rows[name] = _row(name, pages / s if refs.rotating[name].higher_is_better else s, rotating)
     return {"pages": source, "batches": len(batches), "elements_per_batch": [int(b.num_nodes) for b in batches],
             "figures": rows}
 
 
-def _mean_over(fn: Callable[[Batch], Any], batches: list[Batch], tries: int) -> float:
-    """Mean over ``batches`` of the fastest of ``tries`` calls (after one warm-up call)."""
+def _fastest_per_batch(fn: Callable[[Batch], Any], batches: list[Batch], tries: int) -> list[float]:
+    """Per batch, the fastest of ``tries`` calls (after one warm-up call)."""
     fn(batches[0])
     best = []
     for batch in batches:
@@ -367,7 +374,7 @@ def _mean_over(fn: Callable[[Batch], Any], batches: list[Batch], tries: int) -> 
             fn(batch)
             times.append(time.perf_counter() - t0)
         best.append(min(times))
-    return statistics.mean(best)
+    return best
 
 
 def format_table(result: Mapping[str, Any]) -> str:
