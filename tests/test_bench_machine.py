@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from colorgen.bench.machine import cpu_model, describe, isa_flags
-from colorgen.bench.speed import EPYC, REFERENCES, XEON_AMX, like_reference_machine, reference_set
+from colorgen.bench.speed import (
+    EPYC,
+    REFERENCES,
+    XEON_AMX,
+    ReferenceSet,
+    like_reference_machine,
+    reference_set,
+    rotating_run,
+)
 
 XEON = """processor\t: 0
 model name\t: Intel(R) Xeon(R) Platinum 8480+
@@ -45,8 +53,6 @@ def test_each_machine_kind_is_compared_with_the_official_code_timed_on_its_kind(
 
 
 def test_the_rotating_batches_are_set_beside_the_official_mean() -> None:
-    from colorgen.bench.speed import ReferenceSet, rotating_run
-
     assert rotating_run(None, XEON_AMX) is None  # no official figures over several batches there
     result = rotating_run(None, EPYC, threads=1, count=2, pages=2)
     assert result["batches"] == 2 and result["pages"].startswith("synthetic")
