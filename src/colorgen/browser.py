@@ -486,7 +486,7 @@ class Chromium:
             await context.route(mp.foreign(), mp._block)
             await context.add_init_script(_SEED_RANDOM_JS % c.random_seed)
             if c.fake_clock:  # JS time stands still except when settle() advances it
-                await context.clock.install(time=datetime.fromisoformat(c.clock_time.replace("Z", "+00:00")))
+                await context.clock.install(time=self._clock_origin())
                 await context.clock.pause_at(self._clock_start())
             mp.page.set_default_timeout(c.load_timeout_ms)
         except BaseException:
@@ -494,11 +494,15 @@ class Chromium:
             raise
         return mp
 
+    def _clock_origin(self) -> datetime:
+        """Where the fake clock is installed (``cfg.clock_time``)."""
+        return datetime.fromisoformat(self.cfg.clock_time.replace("Z", "+00:00"))
+
     def _clock_start(self) -> datetime:
         """Where a new context's fake clock stands when its page loads (paused)."""
         # the clock runs from install until paused: jump well ahead so a slow machine never asks
         # to pause in the past
-        return datetime.fromisoformat(self.cfg.clock_time.replace("Z", "+00:00")) + timedelta(minutes=10)
+        return self._clock_origin() + timedelta(minutes=10)
 
     def _make_release(self, generation: int) -> Callable[[MobilePage], Awaitable[bool]]:
         async def release(mp: MobilePage) -> bool:

@@ -21,6 +21,8 @@ from colorgen.browser import BrowserConfig
 from colorgen.render.recolor import PageColors, page_css
 from colorgen.render.screenshots import RenderJob, Variant, render
 
+from .extract import BEFORE  # the browser settings before issue 12, as for extraction
+
 _STYLE = """
 body { margin: 0; font: 16px/1.4 sans-serif; background: #fafafa; color: #222; }
 header { padding: 12px; background: #234; color: #fff; } nav a { margin-right: 8px; color: #9cf; }
@@ -85,7 +87,6 @@ def _measure(jobs: list[RenderJob], root: Path, workers: int, browser: BrowserCo
 
 
 TARGET_VISUAL_PAGES_PER_S = 1.5  # issue 12: the visual pass, all eight colourings per test page (was ~0.53)
-BEFORE = {"prewarm": 0, "recycle": False}  # the browser settings before issue 12 (a new context made on demand per page)
 
 
 def _real_pages(limit: int, workers: int, colourings: int = 8, rounds: int = 1) -> dict[str, Any] | None:

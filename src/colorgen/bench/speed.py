@@ -248,8 +248,8 @@ def bf16_loss_change(batch: Batch) -> dict[str, float]:
     return out
 
 
-def _row(name: str, value: float, refs: ReferenceSet) -> dict[str, Any]:
-    ref = refs.figures[name]
+def _row(name: str, value: float, figures: Mapping[str, Reference]) -> dict[str, Any]:
+    ref = figures[name]
     # ratio > 1 = colorgen faster than the official code
     ratio = value / ref.official if ref.higher_is_better else ref.official / value
     met = value >= ref.target if ref.higher_is_better else value <= ref.target
@@ -282,7 +282,7 @@ def run(
                 value = content_encoder_seconds(batch, repeats, bf16)
             else:
                 raise ValueError(f"unknown figure {name!r}; choose from {tuple(REFERENCES)}")
-            rows[name] = _row(name, value, refs)
+            rows[name] = _row(name, value, refs.figures)
         result = {
             "pages": source,
             "batch_pages": batch.num_graphs,
@@ -354,11 +354,10 @@ def rotating_run(data_cfg: Mapping[str, Any] | None, refs: ReferenceSet, threads
     if refs.rotating is None:
         return None
     batches, source = load_batches(data_cfg, count, pages)
-    rotating = ReferenceSet(refs.date, refs.machine, refs.cpu, refs.flags, refs.rotating)
     rows = {}
     for name, per_batch in rotating_seconds(batches, threads).items():
         s = statistics.mean(per_batch)
-        rows[name] = _row(name, pages / s if refs.rotating[name].higher_is_better else s, rotating)
+        rows[name] = _row(name, pages / s if refs.rotating[name].higher_is_better else s, refs.rotating)
     return {"pages": source, "batches": len(batches), "elements_per_batch": [int(b.num_nodes) for b in batches],
             "figures": rows}
 
