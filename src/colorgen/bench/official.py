@@ -12,13 +12,16 @@ every page to its batch's longest, so the single batch's ratio depends on its lo
 :mod:`colorgen.training.fast` beside the published step, cycling through 8 batches of different
 shapes as training does: bf16 autocast on CPU looked 40 % faster on one repeated batch, but
 oneDNN builds kernels per shape, and in a real run (shapes change every step) bf16 was 2x slower.
+
+``floors`` splits each training figure into matmuls, dropout masks and the rest
+(:mod:`colorgen.bench.floors`): the first two are its floor under the published behaviour.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from colorgen.bench import speed
+from colorgen.bench import floors, speed
 from colorgen.bench.checkout import data_config
 
 VARIANTS = {"fp32, torch masks (published)": (False, "torch"), "fp32, dropout_rng=bits": (False, "bits"),
@@ -49,4 +52,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     if rotating is not None:
         out["rotating_batches"] = rotating
     out["fast_training"] = fast_training(max(repeats, ROTATING_BATCHES) if not quick else repeats)
+    batches, _ = speed.load_batches(data_config(), ROTATING_BATCHES)
+    refs, like_for_like = speed.reference_set()
+    out["floors"] = floors.run(batches, refs.rotating if like_for_like else None)
     return out

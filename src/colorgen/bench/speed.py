@@ -307,30 +307,39 @@ ROTATING_BATCHES = 8
 ROTATING_AR_BATCHES = 2  # the official AR generation takes ~70 s on the first batch
 
 
+def training_steps() -> dict[str, Callable[[Batch], None]]:
+    """Per training figure (the models' AdamW steps and the content encoder's forward + backward),
+    a function doing it on a batch, published settings, seeded: what the rotating batches time."""
+    steps: dict[str, Callable[[Batch], None]] = {}
+    for name, cls in TRAIN_MODELS.items():
+        torch.manual_seed(0)
+        model = cls(**PAPER_SIZE).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+        def step(batch: Batch, model=model, opt=opt) -> None:
+            opt.zero_grad()
+            model.loss(batch)["loss"].backward()
+            opt.step()
+
+        steps[name] = step
+    torch.manual_seed(0)
+    encoder = ContentEncoder(PAPER_SIZE["d_model"])
+
+    def encode(batch: Batch) -> None:
+        encoder.zero_grad()
+        encoder(batch).sum().backward()
+
+    steps["content_encoder_fwd_bwd"] = encode
+    return steps
+
+
 def rotating_seconds(batches: list[Batch], threads: int = 2) -> dict[str, list[float]]:
     """Per figure, seconds per batch: the fastest of 2 training steps (or content-encoder passes),
     one generation call (AR greedy: the first :data:`ROTATING_AR_BATCHES` batches only)."""
     seconds: dict[str, list[float]] = {}
     with torch_threads(threads):
-        for name, cls in TRAIN_MODELS.items():
-            torch.manual_seed(0)
-            model = cls(**PAPER_SIZE).train()
-            opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-
-            def step(batch: Batch, model=model, opt=opt) -> None:
-                opt.zero_grad()
-                model.loss(batch)["loss"].backward()
-                opt.step()
-
-            seconds[name] = _fastest_per_batch(step, batches, 2)
-        torch.manual_seed(0)
-        encoder = ContentEncoder(PAPER_SIZE["d_model"])
-
-        def encode(batch: Batch) -> None:
-            encoder.zero_grad()
-            encoder(batch).sum().backward()
-
-        seconds["content_encoder_fwd_bwd"] = _fastest_per_batch(encode, batches, 2)
+        for name, step in training_steps().items():
+            seconds[name] = fastest_per_batch(step, batches, 2)
         for name, cls in GENERATE_MODELS.items():
             torch.manual_seed(0)
             model = cls(**PAPER_SIZE).eval()
@@ -341,7 +350,7 @@ def rotating_seconds(batches: list[Batch], threads: int = 2) -> dict[str, list[f
                     model.generate(batch, DecodingConfig(), generator)
 
             used = batches[:ROTATING_AR_BATCHES] if name == "generate_ar_greedy" else batches
-            seconds[name] = _fastest_per_batch(gen, used, 1)
+            seconds[name] = fastest_per_batch(gen, used, 1)
     return seconds
 
 
@@ -362,7 +371,7 @@ def rotating_run(data_cfg: Mapping[str, Any] | None, refs: ReferenceSet, threads
             "figures": rows}
 
 
-def _fastest_per_batch(fn: Callable[[Batch], Any], batches: list[Batch], tries: int) -> list[float]:
+def fastest_per_batch(fn: Callable[[Batch], Any], batches: list[Batch], tries: int) -> list[float]:
     """Per batch, the fastest of ``tries`` calls (after one warm-up call)."""
     fn(batches[0])
     best = []
