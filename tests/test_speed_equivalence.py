@@ -183,3 +183,52 @@ def test_speed_bench_reports_figures_against_the_official_references(tmp_path) -
     assert fast["dropout_rng"] == "bits" and fast["precision"] == "bf16 autocast"
     assert set(fast["bf16_loss_change"]) == {n for n in REFERENCES if n.startswith("train_step_")}
     assert "dropout masks: bits" in format_table(fast)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_math_attention_is_sdpa_with_dropout_bit_for_bit(causal: bool) -> None:
+    """Same outputs, gradients and random draws as F.scaled_dot_product_attention(dropout_p=p)."""
+    from colorgen.models.transformer import attention_with_dropout
+
+    b, h, length, dh = 4, 2, 23, 8
+    q, k, v = (torch.randn(b, h, length, dh, requires_grad=True) for _ in range(3))
+    lengths = torch.tensor([length, 1, 7, 16])
+    mask = (torch.arange(length)[None, :] < lengths[:, None])[:, None, None, :]
+    if causal:
+        mask = mask & torch.ones(length, length, dtype=torch.bool).tril()[None, None]
+    grad_out = torch.randn(b, h, length, dh)
+    runs = []
+    for attend in (lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=0.3),
+                   lambda: attention_with_dropout(q, k, v, mask, 0.3)):
+        torch.manual_seed(5)
+        out = attend()
+        out.backward(grad_out)
+        runs.append([out.detach().clone(), q.grad.clone(), k.grad.clone(), v.grad.clone(), torch.rand(3)])
+        q.grad = k.grad = v.grad = None
+    for sdpa, ours in zip(*runs, strict=True):
+        assert torch.equal(sdpa, ours)
+    assert runs[0][0].eq(0).any()  # dropout did drop
+
+
+def test_training_steps_are_the_same_with_or_without_math_attention(monkeypatch: pytest.MonkeyPatch) -> None:
+    from colorgen.models import transformer
+
+    batch = uneven_batch()
+    size = {**SIZE, "dropout": 0.2}
+    losses, weights = [], []
+    for math in (False, True):
+        monkeypatch.setattr(transformer, "MATH_ATTENTION", math)
+        torch.manual_seed(0)
+        model = AR(**size).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        run = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = model.loss(batch)["loss"]
+            loss.backward()
+            opt.step()
+            run.append(loss.item())
+        losses.append(run)
+        weights.append([p.detach().clone() for p in model.parameters()])
+    assert losses[0] == losses[1]
+    assert all(torch.equal(a, c) for a, c in zip(*weights, strict=True))
