@@ -29,7 +29,8 @@ def test_every_training_figure_is_split_and_held_against_its_target(monkeypatch:
     targets = {name: speed.Reference(1.0, None, 0.0 if name.endswith("nar") else 1e9, "s")
                for name in ("train_step_nar", "train_step_upsampler")}
     rows = floors.run(batches, targets)
-    assert set(rows) == {*speed.TRAIN_MODELS, "content_encoder_fwd_bwd"}
+    assert set(rows) == {*speed.TRAIN_MODELS, "content_encoder_fwd_bwd", "matmul_gflops"}
+    assert all(g > 0 for g in rows.pop("matmul_gflops"))
     for name, row in rows.items():
         assert row["floor_s"] == pytest.approx(row["matmul_s"] + row["masks_s"], abs=2e-4)
         assert row["other_s"] == pytest.approx(row["step_s"] - row["floor_s"], abs=2e-4)

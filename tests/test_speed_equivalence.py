@@ -190,7 +190,7 @@ def test_math_attention_is_sdpa_with_dropout_bit_for_bit(causal: bool) -> None:
     """Same outputs, gradients and random draws as F.scaled_dot_product_attention(dropout_p=p)."""
     from colorgen.models.transformer import attention_with_dropout
 
-    b, h, length, dh = 4, 2, 23, 8
+    b, h, length, dh = 4, 2, 23, 48  # a head size where d ** -0.25 and SDPA's sqrt(1 / sqrt(d)) differ
     q, k, v = (torch.randn(b, h, length, dh, requires_grad=True) for _ in range(3))
     lengths = torch.tensor([length, 1, 7, 16])
     mask = (torch.arange(length)[None, :] < lengths[:, None])[:, None, None, :]

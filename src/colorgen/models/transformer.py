@@ -70,21 +70,21 @@ def group_masks(packing: Packing, causal: bool, device: torch.device) -> list[Te
     return masks
 
 
-MATH_ATTENTION = True  # False: training attention through F.scaled_dot_product_attention (same numbers)
+MATH_ATTENTION = True  # False: CPU training attention through F.scaled_dot_product_attention (same numbers)
 
 
 def attention_with_dropout(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, p: float) -> Tensor:
     """``F.scaled_dot_product_attention(q, k, v, mask, dropout_p=p)`` on a CPU, bit for bit.
 
     With dropout a CPU runs SDPA's math path, and so does this: ``q`` and ``k`` each scaled by
-    ``d_head ** -0.25``, the scores masked, softmax, ``F.dropout`` (the same ``bernoulli_`` draws,
+    ``sqrt(1 / sqrt(d_head))`` (SDPA's double-precision factor), the scores masked, softmax, ``F.dropout`` (the same ``bernoulli_`` draws,
     in the same order), times ``v``. What it leaves out costs a training step more than the
     arithmetic around it: the boolean mask turned into a float one and added, and the softmax's
     guard for rows whose every key is masked (an ``isneginf``, ``all`` and ``where`` over every
     score). No such row occurs here: ``mask`` (True = may attend) always lets a query see its page's
     first element.
     """
-    scale = q.size(-1) ** -0.25
+    scale = math.sqrt(1.0 / math.sqrt(q.size(-1)))
     scores = torch.matmul(q * scale, (k * scale).transpose(-2, -1))
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
@@ -127,7 +127,7 @@ class MultiheadAttention(nn.Module):
             from colorgen.training.fast import attention_with_bits_dropout
 
             return attention_with_bits_dropout(q, k, v, mask, p, self.dropout_rng)
-        if p > 0.0 and MATH_ATTENTION:
+        if p > 0.0 and MATH_ATTENTION and q.device.type == "cpu":  # GPUs: SDPA's fused kernels
             return attention_with_dropout(q, k, v, mask, p)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
 
