@@ -2,8 +2,7 @@
 
 A step's dense matmuls (``mm``, ``addmm``, ``bmm``, ``baddbmm``) are the model's arithmetic at this
 machine's matmul speed, and its dropout masks (``bernoulli_``: one Mersenne-Twister draw per
-element, serial on CPUs where torch does not use MKL's generator, e.g. AMD's) are the published
-masks. Neither shrinks without changing the model's function or its random numbers, so their sum is
+element, ~7 ns an element on the project's EPYC) are the published masks. Neither shrinks without changing the model's function or its random numbers, so their sum is
 the figure's floor under the published behaviour: a target below it cannot be met by removing
 overhead, only by less arithmetic, faster matmuls (bf16) or other masks (``trainer.dropout_rng``).
 
