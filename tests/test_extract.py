@@ -21,6 +21,7 @@ from rich.console import Console
 
 import colorgen
 from colorgen.data.dataset import load_split
+from colorgen.data.fingerprint import data_digest, page_digests
 from colorgen.data.webcolor_format import MAX_ELEMENTS, read_pages, read_split
 from colorgen.extract.__main__ import run as run_extract
 
@@ -262,6 +263,9 @@ def test_a_few_real_pages_extract_identically_twice_and_load(tmp_path):
         assert report["pages"]["kept"] == 3, report["failures"]
         runs.append(out)
     first, again = (read_pages(r / "webcolor_webpages.hdf5") for r in runs)
+    digests = [json.loads((r / "page_digests.json").read_text()) for r in runs]
+    assert digests[0] == digests[1] and len(digests[0]) == 3
+    assert report["data_digest"] == data_digest(page_digests(runs[1] / "webcolor_webpages.hdf5"))
     assert [p.page_id for p in first] == [p.page_id for p in again]
     for a, b in zip(first, again, strict=True):
         assert _as_lists(a) == _as_lists(b), a.page_id

@@ -21,6 +21,7 @@ from rich.progress import (
 
 from colorgen.browser import BrowserConfig
 from colorgen.config_schema import register_configs
+from colorgen.data.fingerprint import data_digest, page_digests
 from colorgen.progress import progress_bar
 
 from .bundle import staged_path, write_atomic
@@ -73,6 +74,10 @@ def run(cfg: DictConfig, console: Console | None = None) -> dict:
                       {k: float(cfg.split[k]) for k in ("test1", "test2", "val")})
     report = build_report(result["metas"], result["failures"], color_histograms(result["pages"]), run_info,
                           result["splits"], float(cfg.fidelity.threshold), len(entries))
+    # what a run trained on, comparable across extractions (a few pages vary between loads)
+    digests = page_digests(out / f"webcolor_{cfg.name}.hdf5")
+    write_atomic(out / "page_digests.json", json.dumps(digests, indent=0, sort_keys=True))
+    report["data_digest"] = data_digest(digests)
     write_atomic(out / "report.json", json.dumps(report, indent=1))
     write_atomic(out / "report.md", to_markdown(report))
     p, fid = report["pages"], report["fidelity"]["changed_share"]

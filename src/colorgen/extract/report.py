@@ -116,6 +116,8 @@ def to_markdown(r: dict) -> str:
         f"- Pages: {p['requested']} requested, **{p['kept']} kept**, {p['failed']} failed"
         f" ({', '.join(f'{k}: {v}' for k, v in p['failure_kinds'].items()) or 'none'}), {p['cut_at_200']} cut at 200 elements.",
         f"- Splits (pages): {', '.join(f'{k} {v}' for k, v in r['splits'].items())}.",
+        f"- Content digest: `{r.get('data_digest', 'n/a')}` (per page in `page_digests.json`; "
+        "`python -m colorgen.data.fingerprint A.hdf5 B.hdf5` names the pages two extractions differ on).",
         f"- Elements per page: {_fmt_dist(r['elements_per_page'])}; before the 200 cut: {_fmt_dist(r['candidates_per_page'])}.",
         f"- Text elements per page: {_fmt_dist(r['text_elements_per_page'])}.",
         f"- Totals: {', '.join(f'{k} {v}' for k, v in r['totals'].items())}.",
