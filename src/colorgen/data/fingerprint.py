@@ -3,8 +3,8 @@
 Why: 1,500-step runs are sensitive to one page, and a few real pages extract differently from one
 load to the next (a progress bar still up, an image late). The HDF5 file's bytes say nothing (h5py
 stamps creation times), so the digest is of the content: each page's elements in id order with
-their parent and every attribute, keys sorted, arrays by dtype, shape and bytes. Two extractions
-with equal digests trained on equal data; where they differ, :func:`compare` names the pages and
+their parent and every attribute, keys sorted, arrays by dtype, shape and bytes. Two files
+with equal digests hold the same pages; where they differ, :func:`compare` names the pages and
 the first attributes that differ.
 
     python -m colorgen.data.fingerprint data/webpages/webcolor_webpages.hdf5            # the digest
