@@ -1,8 +1,9 @@
 """What data a run saw: content digests of a WebColor-format file, per page and in all.
 
 Why: 1,500-step runs are sensitive to one page, and a few real pages extract differently from one
-load to the next (a progress bar still up, an image late). The HDF5 file's bytes say nothing (h5py
-stamps creation times), so the digest is of the content: each page's elements in id order with
+load to the next (a progress bar still up, an image late). The HDF5 file's bytes depend on the
+order pages were written in and on the program that wrote them (the official files come from
+another), so the digest is of the content: each page's elements in id order with
 their parent and every attribute, keys sorted, arrays by dtype, shape and bytes. Two files
 with equal digests hold the same pages; where they differ, :func:`compare` names the pages and
 the first attributes that differ.
