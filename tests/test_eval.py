@@ -73,6 +73,7 @@ def trained(tmp_path_factory):
     """Stats and AR trained with trainer=smoke on a fixture dataset, through the real CLI."""
     root = tmp_path_factory.mktemp("evaldata")
     cfg = write_fixture_dataset(root, n_pages=40, seed=1)
+    (root / "report.json").write_text(json.dumps({"data_digest": "fixture-digest"}))  # as extraction writes it
     common = ["data=webcolor", f"data.root={root}", "data.name=fixture", "data.hdf5=" + cfg["hdf5"],
               "data.split_file=" + cfg["split_file"], f"ckpt_dir={root}/ckpt", "logger=none"]
     for model in ("stats", "ar"):
@@ -97,6 +98,7 @@ def test_eval_writes_every_metric_key(trained):
     _run(["-m", "colorgen.eval", "model=stats", "decoding=mode", f"hydra.run.dir={root}/e1", *common], root)
     m = json.loads((root / "e1" / "metrics.json").read_text())
     assert METRIC_KEYS <= set(m) and m["row"] == "stats-mode" and m["data"] == "fixture"
+    assert m["data_digest"] == m["train_data_digest"] == "fixture-digest"  # what was scored, what was trained on
     assert all(np.isfinite(m[k]) for k in METRIC_KEYS)
     g, meta = Generated.load(root / "e1" / "generated.npz")  # kept for a later `colorgen.visual` pass
     assert meta["label"] == "stats-mode" and len(g.page_ids) == m["pages"] and meta["data"]["root"] == str(root)

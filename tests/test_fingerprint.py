@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorgen.data.fingerprint import compare, data_digest, main, page_digests
+from colorgen.data.fingerprint import compare, data_digest, main, page_digests, recorded_digest
 from colorgen.data.webcolor_format import RawElement, RawPage, read_pages, write_webcolor
 
 OFFICIAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "webcolor" / "official_fixture" / "data" / "webcolor_v1.1.hdf5"
@@ -84,3 +84,11 @@ def test_the_official_file_is_fingerprinted_as_it_is(tmp_path: Path) -> None:
     assert not any(_same(content[a], content[b]) for a, b in zip(distinct, distinct[1:], strict=False))
     main([str(OFFICIAL), "--pages", str(tmp_path / "p.json")])
     assert (tmp_path / "p.json").read_text().count('"') == 4 * len(digests)
+
+
+def test_the_recorded_digest_is_read_from_the_extraction_report(tmp_path: Path) -> None:
+    assert recorded_digest(tmp_path) is None  # no report: the official files
+    (tmp_path / "report.json").write_text("{not json")
+    assert recorded_digest(tmp_path) is None
+    (tmp_path / "report.json").write_text('{"pages": {}, "data_digest": "abc"}')
+    assert recorded_digest(tmp_path) == "abc"

@@ -111,3 +111,14 @@ def test_cli_finds_metrics_recursively(tmp_path: Path) -> None:
     assert rows["Real data"][7] == "1.50"
     with pytest.raises(FileNotFoundError):
         main([str(tmp_path / "nope"), "--out", str(tmp_path / "t2")])
+
+
+def test_the_data_digests_the_rows_came_from_are_printed() -> None:
+    rng = np.random.default_rng(3)
+    same = [_fake_metrics(rng, r, data_digest="d1", train_data_digest="t1") for r in ("nar", "cvae")]
+    md = build_table(same).to_markdown()
+    assert "Data scored (content digest): `d1`\n" in md and "Data trained on: `t1`\n" in md
+    assert _md_rows(md) == _md_rows(build_table([{**m, "data_digest": None, "train_data_digest": None} for m in same]).to_markdown())
+    mixed = build_table([*same, _fake_metrics(rng, "ar-greedy", data_digest="d2")]).to_markdown()
+    assert "Data scored (content digest): `d1`, `d2` (rows differ)" in mixed
+    assert "Data" not in build_table([_fake_metrics(rng, "nar")]).to_markdown().split("|")[-1]

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from colorgen.config_schema import register_configs
 from colorgen.data.dataset import load_split
+from colorgen.data.fingerprint import recorded_digest
 from colorgen.decoding import DecodingConfig
 from colorgen.evaluation import decoding_label, generate_split, row_key, score
 from colorgen.evaluation.results import write_metrics
@@ -63,6 +64,8 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
             "decoding": decoding_label(name, dec),
             "top_k": dec.top_k, "top_p": dec.top_p, "temperature": dec.temperature,
             "data": cfg.data.name,
+            "data_digest": recorded_digest(data["root"]) if data.get("root") else None,
+            "train_data_digest": info.get("data_digest"),
             "split": cfg.split,
             "seed": cfg.seed,
             "rng": cfg.rng,

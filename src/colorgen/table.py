@@ -64,6 +64,8 @@ class Table:
     """The results table; render with :meth:`to_markdown` / :meth:`to_csv`."""
 
     rows: list[TableRow]
+    # content digests of the data the rows were scored and trained on (colorgen.data.fingerprint)
+    digests: dict[str, list[str]] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
         """A markdown document: title, notes and the table with `ours (published)` cells."""
@@ -81,7 +83,9 @@ class Table:
             cells += [r.data or MISSING, _fmt_steps(r.steps), _fmt_seconds(r.train_seconds),
                       _fmt_seconds(r.eval_seconds)]
             lines.append("| " + " | ".join(cells) + " |")
-        return "# Results\n\n" + NOTES + "\n\n" + "\n".join(lines) + "\n"
+        lines += [""] + [f"Data {kind}: " + ", ".join(f"`{d}`" for d in ds) + (" (rows differ)" if len(ds) > 1 else "")
+                         for kind, ds in self.digests.items()]
+        return "# Results\n\n" + NOTES + "\n\n" + "\n".join(lines).rstrip("\n") + "\n"
 
     def to_csv(self) -> str:
         """Machine-readable: one column per value (ours, then `<key>_published`); empty = missing."""
@@ -184,7 +188,9 @@ def build_table(metrics: list[dict[str, Any]]) -> Table:
         rows += [_our_row(m) for m in sorted(matched, key=lambda m: str(m.get("data") or ""))]
     rows += [_our_row(m) for m in metrics if m.get("row") not in PUBLISHED_BY_KEY]
     rows += _real_rows(metrics)
-    return Table(rows)
+    digests = {kind: sorted({m[key] for m in metrics if m.get(key)})
+               for kind, key in (("scored (content digest)", "data_digest"), ("trained on", "train_data_digest"))}
+    return Table(rows, {k: v for k, v in digests.items() if v})
 
 
 def write_table(table: Table, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:

@@ -98,7 +98,7 @@ def training_info(path: Path) -> dict[str, Any]:
         log.info("no training record in %s (%s)", path, err)
         return {"step": 0, "train_seconds": None}
     step = ckpt.get("step", ckpt.get("global_step", 0))
-    return {"step": int(step or 0), "train_seconds": ckpt.get("train_seconds")}
+    return {"step": int(step or 0), "train_seconds": ckpt.get("train_seconds"), "data_digest": ckpt.get("data_digest")}
 
 
 def load_upsampler(cfg: DictConfig, required: bool = False) -> nn.Module | None:

@@ -44,6 +44,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 from torch_geometric.loader import DataLoader
 
+from colorgen.data.fingerprint import recorded_digest
 from colorgen.decoding import DecodingConfig
 from colorgen.evaluation import Generated, generate_split, score
 from colorgen.metrics import accuracy
@@ -289,6 +290,10 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
     best_path, last_path = checkpoint_paths(cfg.ckpt_dir, name)
     jsonl_path = best_path.parent / "metrics.jsonl"
     config = OmegaConf.to_container(cfg, resolve=True)
+    data = cfg.get("data") or {}
+    data_digest = recorded_digest(to_absolute_path(str(data["root"]))) if data.get("root") else None
+    if data_digest:
+        log.info("data content digest %s (from the extraction report)", data_digest)
     device = _device(str(tr.get("device", "auto")))
     if tr.get("num_threads"):
         torch.set_num_threads(int(tr.num_threads))
@@ -352,6 +357,7 @@ def fit(model: nn.Module, train_set: Sequence, val_set: Sequence, cfg: DictConfi
         logger.log(metrics, step)
         value = float(metrics.get(metric_name, float("nan")))
         state = {"config": config, "model": model.state_dict(), "step": step, "rng": get_rng_state(),
+                 "data_digest": data_digest,
                  "metric_name": metric_name, "metric_mode": mode, "metrics": metrics, "stopped": stopped,
                  "train_seconds": round(prior_seconds + time.monotonic() - t_start, 2)}
         if is_better(value, best, mode):
