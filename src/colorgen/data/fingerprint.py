@@ -25,7 +25,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from colorgen.io import write_atomic
+from colorgen.io import write_json
 
 
 def _value_bytes(value: object) -> bytes:
@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         digests = page_digests(args.hdf5[0])
         print(f"{data_digest(digests)}  {args.hdf5[0]} ({len(digests)} pages)")
         if args.pages:
-            write_atomic(Path(args.pages), json.dumps(digests, indent=0, sort_keys=True))
+            write_json(args.pages, digests, indent=0, sort_keys=True)
         return
     if len(args.hdf5) != 2:
         ap.error("give one file (its digest) or two (what differs)")

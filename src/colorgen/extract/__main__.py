@@ -22,6 +22,7 @@ from rich.progress import (
 from colorgen.browser import BrowserConfig
 from colorgen.config_schema import register_configs
 from colorgen.data.fingerprint import data_digest, page_digests
+from colorgen.io import write_json
 from colorgen.progress import progress_bar
 
 from .bundle import staged_path, write_atomic
@@ -76,7 +77,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> dict:
                           result["splits"], float(cfg.fidelity.threshold), len(entries))
     # what a run trained on, comparable across extractions (a few pages vary between loads)
     digests = page_digests(out / f"webcolor_{cfg.name}.hdf5")
-    write_atomic(out / "page_digests.json", json.dumps(digests, indent=0, sort_keys=True))
+    write_json(out / "page_digests.json", digests, indent=0, sort_keys=True)
     report["data_digest"] = data_digest(digests)
     write_atomic(out / "report.json", json.dumps(report, indent=1))
     write_atomic(out / "report.md", to_markdown(report))
