@@ -192,3 +192,48 @@ def test_a_script_loaded_image_is_waited_for_when_asked(tmp_path, monkeypatch, q
         assert opacity == "0" and waited > cfg.real_settle_ms
     else:
         assert opacity == "1" and waited == cfg.real_settle_ms
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("end_events_ms", [0, 250])
+def test_end_events_of_frozen_transitions_run_their_handlers(tmp_path, end_events_ms):
+    """A carousel shows its caption when the slide's transition ends (transitionend), and the
+    caption's entrance animation marks it when done (animationend). The slide starts moving in
+    virtual time and takes 2 s of real time, so it is still moving at the end of the real wait on
+    any machine: frozen without its end event, the caption stays hidden (what a busy machine
+    used to extract); with the end events awaited, both handlers run."""
+    (tmp_path / "p.html").write_text(
+        """<!doctype html><html><head><style>
+          #slide { height: 50px; background: rgb(0, 0, 255); transition: transform 2s linear }
+          #slide.moved { transform: translateX(-10px) }
+          #caption { display: none; color: rgb(255, 0, 0) }
+          @keyframes enter { from { opacity: 0 } to { opacity: 1 } }
+          #caption.entering { animation: enter 1s both }
+        </style></head><body><div id="slide"></div><p id="caption">Caption</p>
+        <script>
+          const slide = document.getElementById('slide'), caption = document.getElementById('caption');
+          slide.addEventListener('transitionend', () => { caption.style.display = 'block'; caption.classList.add('entering'); });
+          caption.addEventListener('animationend', () => { caption.dataset.entered = 'yes'; });
+          setTimeout(() => slide.classList.add('moved'), 1000);
+        </script></body></html>"""
+    )
+    cfg = BrowserConfig(real_settle_ms=0, network_quiet_ms=0, end_events_ms=end_events_ms)
+
+    async def go():
+        async with StaticServer(tmp_path) as srv, Chromium(cfg) as chrome:
+            mp = await chrome.open(srv.url("p.html"), srv.origin)
+            try:
+                state = await mp.page.evaluate("""() => { const c = document.getElementById('caption'), s = getComputedStyle(c);
+                  return [s.display, s.opacity, c.dataset.entered || null, getComputedStyle(document.getElementById('slide')).transform]; }""")
+                return state, mp.freeze_stats
+            finally:
+                await mp.close()
+
+    (display, opacity, entered, transform), stats = run(go())
+    assert transform == "matrix(1, 0, 0, 1, -10, 0)"  # the slide is at its end either way
+    if end_events_ms:
+        assert (display, opacity, entered) == ("block", "1", "yes")
+        assert stats == {"finished": 2, "cancelled": 0, "end_event_rounds": 2}
+    else:
+        assert display == "none" and entered is None
+        assert "end_event_rounds" not in stats

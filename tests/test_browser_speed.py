@@ -72,6 +72,7 @@ def test_render_cache_key_is_unchanged_unless_the_settle_check_is_on():
     for speed_only in ("settle_check", "prewarm", "recycle"):
         assert speed_only not in repr(BrowserConfig()) and speed_only not in repr(BrowserConfig(recycle=False))
     assert "network_quiet_ms" not in repr(BrowserConfig(network_quiet_ms=0))
+    assert "end_events_ms" not in repr(BrowserConfig(end_events_ms=0)) and "end_events_ms=250" in repr(BrowserConfig())
     assert "settle_check=True" in repr(BrowserConfig(settle_check=True))
 
 

@@ -14,7 +14,7 @@ Determinism: JS timers run on Playwright's fake clock, paused at a fixed date (t
 is virtual and advanced explicitly, so every load sees the same timer sequence and carousels do
 not move between extraction and re-rendering), ``Math.random`` is seeded, and CSS animations/transitions are
 finished (finite ones: end state) or cancelled (infinite ones: the element's own style) before
-anything is read or shot.
+anything is read or shot, after the page's handlers for their end events have run (``end_events_ms``).
 
 Speed (issue 12) without changing what is read or shot: a closed page's context is ``recycle``d
 for the next page (document unloaded, cookies, storage and HTTP cache cleared, clock set back), so
@@ -104,6 +104,11 @@ class BrowserConfig:
     # slider's slides) otherwise looks different on a busy machine. 0 = off (the key of renders
     # cached before it existed)
     network_quiet_ms: int = 3000
+    # when freezing, let finished transitions/animations dispatch their end events and the page's
+    # handlers run (at most this many real ms a round; see `freeze`): a carousel whose slide was
+    # still moving otherwise loses the caption it shows on arrival when the machine is busy.
+    # 0 = off (the key of renders cached before it)
+    end_events_ms: int = 250
     # fresh contexts prepared ahead for when no recycled one is free: hides context and renderer
     # start-up behind other pages' work; 0 = create on demand. Not part of the cache key.
     prewarm: int = field(default=1, repr=False, compare=False)
@@ -131,10 +136,10 @@ class BrowserConfig:
 
     def __repr__(self) -> str:
         """The dataclass repr, which keys cached renders; the settle-check fields appear only when
-        the check is on, ``network_quiet_ms`` only when set, so renders cached before they existed
+        the check is on, ``network_quiet_ms`` and ``end_events_ms`` only when set, so renders cached before they existed
         stay valid with them off."""
         shown = [f for f in fields(self) if f.repr and (self.settle_check or not f.name.startswith("settle_check"))
-                 and (self.network_quiet_ms or f.name != "network_quiet_ms")]
+                 and (getattr(self, f.name) or f.name not in ("network_quiet_ms", "end_events_ms"))]
         return f"{type(self).__qualname__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
     def __post_init__(self) -> None:
@@ -237,16 +242,23 @@ _SEED_RANDOM_JS = """
 })();
 """
 
-_FREEZE_JS = """
-(css) => {
-  const style = document.createElement('style');
-  style.setAttribute('data-colorgen', 'freeze');
-  style.textContent = css;
-  (document.head || document.documentElement).appendChild(style);
-  let finished = 0, cancelled = 0;
-  // finite: jump to the end (final colours); infinite (spinners, pulses): cancel, i.e. the
-  // element's own style without the animation, as a still page would show it
+# Finite animations and transitions jump to their end (final colours); infinite ones (spinners,
+# pulses) are cancelled, i.e. the element's own style without the animation, as a still page
+# would show it. Counts the CSS transitions/animations among them: each dispatches one end (or
+# cancel) event, which the window-level listener counts as it arrives.
+_FINISH_ANIMATIONS_JS = """
+() => {
+  if (window.__colorgenEnded === undefined) {
+    window.__colorgenEnded = 0;
+    for (const type of ['transitionend', 'transitioncancel', 'animationend', 'animationcancel'])
+      window.addEventListener(type, () => { window.__colorgenEnded++; }, true);
+  }
+  const ended = window.__colorgenEnded;
+  let finished = 0, cancelled = 0, events = 0;
   for (const a of document.getAnimations()) {
+    if (a.playState === 'finished') continue;  // held at its end (fill-mode): done already
+    if ((typeof CSSTransition !== 'undefined' && a instanceof CSSTransition) ||
+        (typeof CSSAnimation !== 'undefined' && a instanceof CSSAnimation)) events++;
     try {
       const end = a.effect ? a.effect.getComputedTiming().endTime : Infinity;
       if (Number.isFinite(end)) { a.finish(); finished++; } else { a.cancel(); cancelled++; }
@@ -254,12 +266,23 @@ _FREEZE_JS = """
       try { a.cancel(); cancelled++; } catch (_) {}
     }
   }
+  return {finished, cancelled, events, ended};
+}
+"""
+
+_FREEZE_JS = """
+(css) => {
+  const style = document.createElement('style');
+  style.setAttribute('data-colorgen', 'freeze');
+  style.textContent = css;
+  (document.head || document.documentElement).appendChild(style);
+  const counts = (%s)();
   for (const v of document.querySelectorAll('video,audio')) { try { v.pause(); } catch (_) {} }
   const ae = document.activeElement;
   if (ae && ae !== document.body && ae.blur) ae.blur();  // no focus ring / caret
-  return {finished, cancelled};
+  return {finished: counts.finished, cancelled: counts.cancelled};
 }
-"""
+""" % _FINISH_ANIMATIONS_JS.strip()
 
 # Transitions off from now on (so recolouring applies at once), no caret blink.
 _FREEZE_CSS = (
@@ -554,7 +577,7 @@ class Chromium:
             response = await mp.page.goto(url, wait_until="load", timeout=self.cfg.load_timeout_ms)
             mp.status = response.status if response is not None else 0
             mp.waited_ms = await settle(mp.page, self.cfg, mp)
-            mp.freeze_stats = await freeze(mp.page)
+            mp.freeze_stats = await freeze(mp.page, self.cfg.end_events_ms)
         except BaseException:
             await mp.close()
             raise
@@ -653,9 +676,39 @@ async def wait_for_network(page: Page, mp: MobilePage, limit_ms: int, poll_ms: i
     return waited
 
 
-async def freeze(page: Page) -> dict:
-    """Finish finite animations, cancel infinite ones, switch transitions off."""
-    return await page.evaluate(_FREEZE_JS, _FREEZE_CSS)
+async def freeze(page: Page, end_events_ms: int = 0, max_rounds: int = 5) -> dict:
+    """Finish finite animations, cancel infinite ones, switch transitions off.
+
+    With ``end_events_ms`` the finished CSS transitions and animations first dispatch their end
+    events and the page's handlers for them run (a carousel shows its caption once its slide
+    has arrived), round after round while the handlers start new ones, waiting at most
+    ``end_events_ms`` real ms a round for the events. Why: without it, a transition still running
+    when the page is frozen is cancelled without its end event, so what the page shows depends
+    on whether the machine was fast enough to end it during the real settle wait.
+    """
+    rounds = finished = cancelled = 0
+    while end_events_ms > 0 and rounds < max_rounds:
+        counts = await page.evaluate(_FINISH_ANIMATIONS_JS)
+        finished, cancelled = finished + counts["finished"], cancelled + counts["cancelled"]
+        if not counts["events"]:
+            break
+        rounds += 1
+        await _wait_for_end_events(page, counts["ended"] + counts["events"], end_events_ms)
+    last = await page.evaluate(_FREEZE_JS, _FREEZE_CSS)
+    stats = {"finished": finished + last["finished"], "cancelled": cancelled + last["cancelled"]}
+    return stats | ({"end_event_rounds": rounds} if end_events_ms > 0 else {})
+
+
+async def _wait_for_end_events(page: Page, target: int, limit_ms: int, poll_ms: int = 10) -> None:
+    """Wait (real time, at most ``limit_ms``) until the page has counted ``target`` end events.
+    An animation whose element left the rendering dispatches none: the limit ends that wait."""
+    waited = 0
+    while waited < limit_ms:
+        if await page.evaluate("() => window.__colorgenEnded") >= target:
+            return
+        await page.wait_for_timeout(poll_ms)
+        waited += poll_ms
+    log.debug("end events: %d expected, still missing after %d ms", target, limit_ms)
 
 
 async def first_screen_png(page: Page) -> bytes:
