@@ -279,6 +279,29 @@ def test_a_few_real_pages_extract_identically_twice_and_load(tmp_path):
         assert 3 <= g.num_nodes <= MAX_ELEMENTS and int(g.has_text.sum()) > 0
 
 
+def test_a_real_carousel_reads_the_same_however_long_the_real_wait(tmp_path):
+    """`bootstrapmade__estate-agency__index` starts a slide at the end of the virtual settle and
+    shows its caption when the slide's transition ends. A machine too busy to end it during the
+    real wait (here: no real wait at all) used to extract the page without the caption (38
+    elements instead of 54); freezing now lets the transition's end event run its handler."""
+    if not (WEBPAGES / "MANIFEST.tsv").is_file():
+        pytest.skip(f"real web pages not found at {WEBPAGES} (set COLORGEN_WEBPAGES)")
+    page_id = "bootstrapmade__estate-agency__index"
+    digests, sizes = [], []
+    for real_ms in (0, 250):
+        out = tmp_path / f"real_{real_ms}"
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            cfg = compose("extract", overrides=[f"corpus={WEBPAGES}", f"out={out}", f"pages=[{page_id}]",
+                                                "fidelity.enabled=false", f"browser.real_settle_ms={real_ms}"])
+        report = run_extract(cfg, console=Console(file=io.StringIO()))
+        assert report["pages"]["kept"] == 1, report["failures"]
+        digests.append(json.loads((out / "page_digests.json").read_text())[page_id])
+        (raw,) = read_pages(out / "webcolor_webpages.hdf5", [page_id])
+        sizes.append(len(raw.elements))
+    assert digests[0] == digests[1], sizes
+    assert sizes == [54, 54]
+
+
 def test_a_dead_browser_is_restarted_and_the_page_retried(tmp_path, monkeypatch):
     from colorgen.browser import BrowserConfig
     from colorgen.data.webcolor_format import RawElement, RawPage
