@@ -270,19 +270,26 @@ _FINISH_ANIMATIONS_JS = """
 }
 """
 
-_FREEZE_JS = """
-(css) => {
+# Appends a stylesheet to the page; ``data-colorgen`` names its role, so a colouring's can be found and swapped.
+_APPEND_STYLE_JS = """
+(role, css) => {
   const style = document.createElement('style');
-  style.setAttribute('data-colorgen', 'freeze');
+  style.setAttribute('data-colorgen', role);
   style.textContent = css;
   (document.head || document.documentElement).appendChild(style);
+}
+""".strip()
+
+_FREEZE_JS = """
+(css) => {
+  (%s)('freeze', css);
   const counts = (%s)();
   for (const v of document.querySelectorAll('video,audio')) { try { v.pause(); } catch (_) {} }
   const ae = document.activeElement;
   if (ae && ae !== document.body && ae.blur) ae.blur();  // no focus ring / caret
   return {finished: counts.finished, cancelled: counts.cancelled};
 }
-""" % _FINISH_ANIMATIONS_JS.strip()
+""" % (_APPEND_STYLE_JS, _FINISH_ANIMATIONS_JS.strip())
 
 # Transitions off from now on (so recolouring applies at once), no caret blink.
 _FREEZE_CSS = (
@@ -290,14 +297,7 @@ _FREEZE_CSS = (
     "caret-color: transparent !important; scroll-behavior: auto !important; } }"
 )
 
-_INJECT_CSS_JS = """
-(css) => {
-  const style = document.createElement('style');
-  style.setAttribute('data-colorgen', 'colors');
-  style.textContent = css;
-  (document.head || document.documentElement).appendChild(style);
-}
-"""
+_INJECT_CSS_JS = "(css) => (%s)('colors', css)" % _APPEND_STYLE_JS
 
 
 def apply_colors_css(
