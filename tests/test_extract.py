@@ -42,6 +42,14 @@ def extract_cfg(out: Path, *overrides: str):
         return compose("extract", overrides=[f"corpus={CORPUS}", f"out={out}", "browser.load_timeout_ms=3000", *overrides])
 
 
+def real_extract_cfg(out: Path, *overrides: str):
+    """The extraction config over the real pages of ``../shared`` (the test skips without them)."""
+    if not (WEBPAGES / "MANIFEST.tsv").is_file():
+        pytest.skip(f"real web pages not found at {WEBPAGES} (set COLORGEN_WEBPAGES)")
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("extract", overrides=[f"corpus={WEBPAGES}", f"out={out}", "fidelity.enabled=false", *overrides])
+
+
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory):
     out = tmp_path_factory.mktemp("extract")
@@ -251,15 +259,10 @@ def test_a_few_real_pages_extract_identically_twice_and_load(tmp_path):
     """Element order, colours and features do not depend on the run: two extractions of the same
     real pages (fresh browsers) write the same HDF5 content (all 1,204 pages of the corpus and the
     671 registry pages were checked once so, experiments/corpus/registry.md)."""
-    if not (WEBPAGES / "MANIFEST.tsv").is_file():
-        pytest.skip(f"real web pages not found at {WEBPAGES} (set COLORGEN_WEBPAGES)")
     runs = []
     for name in ("real", "again"):
         out = tmp_path / name
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose("extract", overrides=[f"corpus={WEBPAGES}", f"out={out}", "limit=3", "sample=spread",
-                                                "fidelity.enabled=false"])
-        report = run_extract(cfg, console=Console(file=io.StringIO()))
+        report = run_extract(real_extract_cfg(out, "limit=3", "sample=spread"), console=Console(file=io.StringIO()))
         assert report["pages"]["kept"] == 3, report["failures"]
         runs.append(out)
     first, again = (read_pages(r / "webcolor_webpages.hdf5") for r in runs)
@@ -284,16 +287,12 @@ def test_a_real_carousel_reads_the_same_however_long_the_real_wait(tmp_path):
     shows its caption when the slide's transition ends. A machine too busy to end it during the
     real wait (here: no real wait at all) used to extract the page without the caption (38
     elements instead of 54); freezing now lets the transition's end event run its handler."""
-    if not (WEBPAGES / "MANIFEST.tsv").is_file():
-        pytest.skip(f"real web pages not found at {WEBPAGES} (set COLORGEN_WEBPAGES)")
     page_id = "bootstrapmade__estate-agency__index"
     digests, sizes = [], []
     for real_ms in (0, 250):
         out = tmp_path / f"real_{real_ms}"
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose("extract", overrides=[f"corpus={WEBPAGES}", f"out={out}", f"pages=[{page_id}]",
-                                                "fidelity.enabled=false", f"browser.real_settle_ms={real_ms}"])
-        report = run_extract(cfg, console=Console(file=io.StringIO()))
+        report = run_extract(real_extract_cfg(out, f"pages=[{page_id}]", f"browser.real_settle_ms={real_ms}"),
+                             console=Console(file=io.StringIO()))
         assert report["pages"]["kept"] == 1, report["failures"]
         digests.append(json.loads((out / "page_digests.json").read_text())[page_id])
         (raw,) = read_pages(out / "webcolor_webpages.hdf5", [page_id])

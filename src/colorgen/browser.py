@@ -280,16 +280,17 @@ _APPEND_STYLE_JS = """
 }
 """.strip()
 
-_FREEZE_JS = """
-(css) => {
-  (%s)('freeze', css);
-  const counts = (%s)();
-  for (const v of document.querySelectorAll('video,audio')) { try { v.pause(); } catch (_) {} }
+_FREEZE_JS = (
+    "(css) => {\n"
+    f"  ({_APPEND_STYLE_JS})('freeze', css);\n"
+    f"  const counts = ({_FINISH_ANIMATIONS_JS.strip()})();\n"
+    """  for (const v of document.querySelectorAll('video,audio')) { try { v.pause(); } catch (_) {} }
   const ae = document.activeElement;
   if (ae && ae !== document.body && ae.blur) ae.blur();  // no focus ring / caret
   return {finished: counts.finished, cancelled: counts.cancelled};
 }
-""" % (_APPEND_STYLE_JS, _FINISH_ANIMATIONS_JS.strip())
+"""
+)
 
 # Transitions off from now on (so recolouring applies at once), no caret blink.
 _FREEZE_CSS = (
@@ -297,7 +298,7 @@ _FREEZE_CSS = (
     "caret-color: transparent !important; scroll-behavior: auto !important; } }"
 )
 
-_INJECT_CSS_JS = "(css) => (%s)('colors', css)" % _APPEND_STYLE_JS
+_INJECT_CSS_JS = f"(css) => ({_APPEND_STYLE_JS})('colors', css)"
 
 
 def apply_colors_css(
