@@ -27,6 +27,8 @@ FIXTURE = """<!doctype html><html><head><meta name="viewport" content="width=dev
 <div style="background:#fcfdfc;position:relative;height:60px">
   <div style="background:#0e0c0e;width:30px;height:20px"><p style="position:absolute;left:40px;top:20px;margin:0;color:#fff">white link of a dark box, placed beside it: fails</p></div>
 </div>
+<div style="background:#fdfdfd"><p style="color:#fefefe;background:rgba(18,112,239,0.9961)">
+  near white on almost opaque blue: 4.51 unrounded, 4.49 as axe-core rounds it, fails</p></div>
 <div style="position:relative;height:30px">
   <div style="position:absolute;left:0;top:0;width:100%;height:30px;background:#0e0c0e"></div>
   <p style="position:relative;margin:0;color:#fff">white on a positioned dark sibling: passes</p>

@@ -33,7 +33,9 @@ def test_backdrop_maps_reproduce_the_effective_backgrounds() -> None:
     text = batch.has_text.nonzero().squeeze(1)
     anc, txt, s, o = _backdrop_maps(parent, batch.depth, bg, text)
     eff = effective_backgrounds(bg, parent, batch.depth)
-    assert torch.allclose(s[:, None] * eff[anc] + o, eff[txt], atol=1e-9)
+    # the maps are linear; the effective backgrounds round each compositing step (axe-core's rule)
+    steps = int(batch.depth.max()) + 1
+    assert float((s[:, None] * eff[anc] + o - eff[txt]).abs().max()) <= 0.5 * steps
     assert bool((s > 0).all())
     # every ancestor up to (and including) the first opaque background above the text is there
     for j in text.tolist():

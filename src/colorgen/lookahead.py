@@ -111,7 +111,9 @@ def _backdrop_maps(
     ``eff_a`` is ``a``'s effective background (its own background included); ``s`` is the product of
     ``1 - alpha`` of the backgrounds strictly below ``a`` on the path down to ``j`` (``j``'s own
     included), ``o [p, 3]`` their composite. ``a == j`` is the pair of an element and its own text.
-    Pairs with ``s == 0`` (an opaque background in between) are dropped.
+    Pairs with ``s == 0`` (an opaque background in between) are dropped. The maps are exact up to
+    the rounding of each compositing step (:func:`colorgen.metrics.contrast.composite`): they rank
+    candidates; the decoder judges the chosen colours exactly.
     """
     anc_list, txt_list, s_list, o_list = [text_nodes], [text_nodes], [], []
     m = text_nodes.numel()

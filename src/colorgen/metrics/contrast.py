@@ -41,9 +41,14 @@ def contrast_ratio(lum_a: Tensor, lum_b: Tensor) -> Tensor:
 
 
 def composite(top: Tensor, bottom: Tensor) -> Tensor:
-    """Source-over: RGBA ``top [..., 4]`` over opaque RGB ``bottom [..., 3]`` -> opaque RGB ``[..., 3]``."""
+    """Source-over: RGBA ``top [..., 4]`` over opaque RGB ``bottom [..., 3]`` -> opaque RGB ``[..., 3]``.
+
+    Rounded to whole channel values (halves up), as axe-core rounds each flattening step: an
+    almost opaque background (alpha 254/255) then reads as the colour the audit sees, and a
+    ratio the model puts just above the threshold is not one the audit puts just below it.
+    """
     alpha = top[..., 3:].to(bottom.dtype)
-    return alpha * top[..., :3].to(bottom.dtype) + (1.0 - alpha) * bottom
+    return torch.floor(alpha * top[..., :3].to(bottom.dtype) + (1.0 - alpha) * bottom + 0.5)
 
 
 def parent_index(edge_index: Tensor, num_nodes: int) -> Tensor:
