@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 from torch_geometric.data import Batch
 
 from colorgen.constrained import (
+    NodeDecoder,
     Residuals,
     SequenceConstraint,
     alpha_value,
@@ -21,10 +22,12 @@ from colorgen.constrained import default_residuals as default_res
 from colorgen.decoding import DecodingConfig, sample
 from colorgen.metrics.contrast import (
     backdrop_of,
+    composite,
     failing,
     large_text,
     parent_index,
     required_ratio,
+    text_contrast,
     tree_contrast,
     under_background_image,
 )
@@ -133,6 +136,24 @@ def test_given_residuals_are_the_rendered_colours(seed: int) -> None:
     cfg = DecodingConfig(top_p=0.9, contrast="aa")
     colors = decode_tree(batch, random_logits(batch.num_nodes, seed), cfg, g, Residuals(text_res, bg_res))
     assert not bool(violations(batch, colors, "aa", text_res, bg_res).any())
+
+
+def test_a_changed_background_is_judged_as_rendered() -> None:
+    """Residuals at the top of each bin leave no text colour legible on the model's mid-tone
+    background, so fallback 2 picks another; alpha class 7 renders at 254/255 here, and the pick
+    must pass as the page renders it (each compositing step rounded), not only before rounding:
+    unrounded, this case kept a background whose best text reads 4.497:1."""
+    text_res = torch.tensor([[0.977, 0.977, 0.977, 1.0]], dtype=torch.float64)
+    bg_res = torch.tensor([[0.657638505648417, 0.42195429037238896, 0.28989117598445424, 0.97]], dtype=torch.float64)
+    logits = [torch.full((1, k), -5.0) for k in (512, 8, 512, 8)]
+    for lg, best in zip(logits, (511, 7, 226, 7), strict=True):
+        lg[0, best] = 0.0
+    below = torch.tensor([[253.0, 253.0, 253.0]], dtype=torch.float64)
+    decoder = NodeDecoder(DecodingConfig(contrast="aa"), None, Residuals(text_res, bg_res))
+    (tc, ta, bc, ba), _, _ = decoder(tuple(logits), below, torch.tensor([True]),
+                                     torch.tensor([4.5], dtype=torch.float64), torch.tensor([0]))
+    bg = composite(rendered_rgba(bc, ba, bg_res), below)
+    assert float(text_contrast(rendered_rgba(tc, ta, text_res), bg)) >= 4.5
 
 
 def argmax_case(seed: int) -> tuple[Batch, Colors, torch.Tensor, torch.Tensor]:

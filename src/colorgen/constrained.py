@@ -269,14 +269,14 @@ class NodeDecoder:
         ba = torch.full((seen.size(0),), OPAQUE, dtype=torch.long, device=seen.device)
         res = self.residuals.rows("bg", rows, ba)
         bg_pal = rgb_palette(res)  # [k, 512, 3]
-        alpha = alpha_value(ba, res)[:, None, None]
-        eff = alpha * bg_pal + (1 - alpha) * below[:, None, :]  # [k, 512, 3]
+        alpha = alpha_value(ba, res)[:, None, None].expand(-1, bg_pal.size(1), 1)
+        eff = composite(torch.cat([bg_pal, alpha], -1), below[:, None, :])  # [k, 512, 3]
         lum = relative_luminance(text_pal)  # [k, 512]
         extremes = torch.stack([lum.argmin(1), lum.argmax(1)], 1)  # darkest, lightest
         k = torch.arange(seen.size(0), device=seen.device)
         ext_rgb = text_pal[k[:, None], extremes]  # [k, 2, 3]
-        ext_a = text_alpha[:, None, None, None]
-        fg = ext_a * ext_rgb[:, None] + (1 - ext_a) * eff[:, :, None]  # [k, 512, 2, 3]
+        ext = torch.cat([ext_rgb, text_alpha[:, None, None].expand(-1, 2, 1)], -1)  # [k, 2, 4]
+        fg = composite(ext[:, None].expand(-1, eff.size(1), -1, -1), eff[:, :, None])  # [k, 512, 2, 3]
         best = contrast_ratio(relative_luminance(fg), relative_luminance(eff)[..., None]).amax(-1)
         new_bc = _nearest(eff, seen, best >= need[:, None], best)
         return new_bc, ba
