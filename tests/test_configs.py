@@ -76,11 +76,14 @@ def test_every_experiment_composes_for_every_entry(entry, experiment):
     _check_common(cfg)
     build_model(cfg.model)
     # a row is a published row, or a published row with a decoding constraint of ours ("nar+aa")
+    # or as an ensemble of several trained runs ("nar-ens3")
+    members = 1 + len(cfg.get("ensemble") or [])
     base, _, constraint = cfg.row.partition("+")
+    base = base.removesuffix(f"-ens{members}") if members > 1 else base
     assert base in PUBLISHED_BY_KEY, f"experiment {experiment}: row {cfg.row} is not built on a published row"
     assert constraint == (cfg.decoding.contrast or "")
-    assert cfg.row == row_key(cfg.model.name, DecodingConfig.from_cfg(cfg.decoding))
-    suffix = f" + {constraint.upper()}" if constraint else ""
+    assert cfg.row == row_key(cfg.model.name, DecodingConfig.from_cfg(cfg.decoding), members)
+    suffix = (f" ({members} seeds)" if members > 1 else "") + (f" + {constraint.upper()}" if constraint else "")
     assert cfg.label == PUBLISHED_BY_KEY[base].label + suffix  # the row's name as the table prints it
 
 

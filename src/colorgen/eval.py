@@ -43,7 +43,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     model, path, info = load_generator(cfg)
     upsampler = load_upsampler(cfg, required=cfg.metrics == "full")
     dec = DecodingConfig.from_cfg(cfg.decoding)
-    row = cfg.row or row_key(name, dec)
+    row = cfg.row or row_key(name, dec, 1 + len(cfg.get("ensemble") or []))
     data = data_config(cfg.data)
     dataset = load_split(data, cfg.split)
     start = time.perf_counter()
@@ -73,6 +73,8 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
             "checkpoint": str(path),
             "steps": info["step"],
             "train_seconds": info["train_seconds"],
+            "ensemble": info.get("members"),  # checkpoints averaged (cfg.ensemble), else None
+            "member_steps": info.get("member_steps"),
             "generate_seconds": generate_seconds,
             "eval_seconds": eval_seconds,
         }

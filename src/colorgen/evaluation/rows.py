@@ -10,12 +10,13 @@ from __future__ import annotations
 from colorgen.decoding import DecodingConfig
 
 
-def row_key(model: str, dec: DecodingConfig) -> str:
+def row_key(model: str, dec: DecodingConfig, members: int = 1) -> str:
     """The published-table row a run belongs to (e.g. ``ar-top_p0.8``, ``stats-mode``, ``nar``).
 
-    A contrast constraint is its own row beside the published one: ``nar+aa``.
+    A contrast constraint is its own row beside the published one: ``nar+aa``; so is an ensemble
+    of ``members`` trained runs (:mod:`colorgen.models.ensemble`): ``nar-ens3``.
     """
-    key = _decoding_row(model, dec)
+    key = _decoding_row(model, dec) + (f"-ens{members}" if members > 1 else "")
     return f"{key}+{dec.contrast}" if dec.contrast else key
 
 

@@ -82,12 +82,34 @@ def checkpoint_path(cfg: DictConfig, name: str, override: str | None = None) -> 
 
 def load_generator(cfg: DictConfig) -> tuple[nn.Module, Path, dict[str, Any]]:
     """The run's generator (``cfg.model.name``, or ``cfg.ckpt``), its path and training info
-    (``official``: the class and init_args of an official checkpoint, else None)."""
+    (``official``: the class and init_args of an official checkpoint, else None).
+
+    With ``cfg.ensemble`` (checkpoint folders), the model there joins the run's own in one
+    :class:`colorgen.models.ensemble.Ensemble`; its info lists every member's steps and sums
+    their training time."""
     path = checkpoint_path(cfg, str(cfg.model.name), cfg.get("ckpt"))
     model, model_cfg = load_model(path)
     official = model_cfg.get("official")
     info = training_info(path) | {"official": OmegaConf.to_container(official) if official is not None else None}
-    return model, path, info
+    if not cfg.get("ensemble"):
+        return model, path, info
+    from colorgen.models.ensemble import Ensemble
+
+    paths = [path] + [checkpoint_paths(resolve_path(d), str(cfg.model.name))[0] for d in cfg.ensemble]
+    members, infos = [model], [info]
+    for p in paths[1:]:
+        if not p.is_file():
+            raise FileNotFoundError(f"ensemble member {p} not found: train it (seed and ckpt_dir of that folder) first")
+        members.append(load_model(p)[0])
+        infos.append(training_info(p))
+    digests = {i.get("data_digest") for i in infos}
+    if len(digests) > 1:
+        raise ValueError(f"ensemble members were trained on different data: {sorted(map(str, digests))}")
+    seconds = [i.get("train_seconds") for i in infos]
+    info |= {"step": max(i["step"] for i in infos), "member_steps": [i["step"] for i in infos],
+             "members": [str(p) for p in paths],
+             "train_seconds": sum(seconds) if all(s is not None for s in seconds) else None}
+    return Ensemble(members), path, info
 
 
 def training_info(path: Path) -> dict[str, Any]:
