@@ -7,7 +7,7 @@ alone, with macro F and FCD inside the members' range (``experiments/ablation/en
 The average is a mixture: ``log mean_k softmax(logits_k)``, which the shared decoding rule (greedy,
 top-p, the contrast constraint) then treats as any model's logits.
 
-Members decode every element at once (NAR, CVAE, Stats); AR's logits depend on the colours it
+Members decode every element at once (NAR, CVAE); AR's logits depend on the colours it
 decoded before, so it cannot join.
 """
 
