@@ -97,7 +97,7 @@ reproduce-table: train-all eval-all ## the published table on $(DATA) with train
 SEEDS ?= 0 1 2
 EVAL_DATA ?= $(DATA)
 SPREAD_MODELS := ar nar cvae
-SPREAD_ROWS := $(filter-out stats_% %_ens3,$(ROWS))  # ensembles: experiments/ablation/ensemble_spread.sh
+SPREAD_ROWS := $(filter-out stats_% %_ens3 %_ens3_aa,$(ROWS))  # ensembles: experiments/ablation/ensemble_spread.sh
 SEED_RUNS ?= outputs/$(DATA)/seed-runs
 spread: setup $(DATA_DEP) ## learned rows over $(SEEDS) (metrics=basic) -> $(RESULTS)/spread/spread.{md,json}
 	@for s in $(SEEDS); do \
