@@ -14,6 +14,7 @@ import sys
 
 import torch
 
+from colorgen.bench.checkout import data_config
 from colorgen.data.dataset import load_split
 from colorgen.decoding import DecodingConfig
 from colorgen.evaluation.generate import generate_split
@@ -22,9 +23,6 @@ from colorgen.models.base import Generator
 from colorgen.models.ensemble import Ensemble
 from colorgen.training.checkpoint import load_model
 from colorgen.training.loop import generate_validation, generation_metrics
-
-DATA = {"name": "webpages", "root": "data/webpages", "hdf5": "webcolor_webpages.hdf5",
-        "split_file": "webcolor_split_webpages.json", "cache_dir": "data/webpages/cache"}
 
 
 class LogMean(Ensemble):
@@ -44,7 +42,8 @@ def row(tag: str, model: Generator, val, test) -> str:
 
 def main(name: str, dirs: list[str]) -> None:
     members = [load_model(f"{d}/{name}/best.pt")[0] for d in dirs]
-    val, test = load_split(DATA, "val"), load_split(DATA, "test")
+    data = data_config()  # the default data group, as eval reads it
+    val, test = load_split(data, "val"), load_split(data, "test")
     print("| model | val acc RGB | val F RGB | val FCD / floor | val score | test acc RGB | test F RGB | BG-FCD | Text-FCD |")
     print("|---|---|---|---|---|---|---|---|---|")
     for d, m in zip(dirs, members, strict=True):

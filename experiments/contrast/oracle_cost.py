@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from colorgen.bench.checkout import data_config
 from colorgen.constrained import _CLASS_BINS, Residuals, decode_tree, rendered_rgba, required_of
 from colorgen.data.batching import make_loader
 from colorgen.data.colors import NUM_ALPHA_CLASSES
@@ -29,9 +30,6 @@ from colorgen.decoding import DecodingConfig
 from colorgen.evaluation.generate import Generated
 from colorgen.metrics.classification import concat_text_bg
 from colorgen.metrics.contrast import backdrop_of, failing, srgb_to_lab, tree_contrast
-
-DATA = {"name": "webpages", "root": "data/webpages", "hdf5": "webcolor_webpages.hdf5",
-        "split_file": "webcolor_split_webpages.json", "cache_dir": "data/webpages/cache"}
 
 
 def oracle_logits(batch) -> tuple[torch.Tensor, ...]:
@@ -54,7 +52,7 @@ def real_text_fails(batch) -> torch.Tensor:
 
 
 def main(runs: Path | None, rows: list[str], split: str = "test") -> None:
-    ds = load_split(DATA, split)
+    ds = load_split(data_config(), split)
     dec = DecodingConfig(contrast="aa")
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("true_text", "true_bg", "oracle_text", "oracle_bg", "has_text", "fails")}
     for batch in make_loader(ds, 64):

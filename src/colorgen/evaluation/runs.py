@@ -73,11 +73,11 @@ def page_files(data: Mapping) -> PageFiles | None:
     return None
 
 
-def checkpoint_path(cfg: DictConfig, name: str, override: str | None = None) -> Path:
-    """``override`` if given, else ``<ckpt_dir>/<name>/best.pt`` (the trainer's best checkpoint)."""
+def checkpoint_path(cfg: DictConfig, name: str, override: str | None = None, folder: str | None = None) -> Path:
+    """``override`` if given, else ``<folder or ckpt_dir>/<name>/best.pt`` (the trainer's best checkpoint)."""
     if override:
         return resolve_path(override)
-    return checkpoint_paths(resolve_path(cfg.ckpt_dir), name)[0]
+    return checkpoint_paths(resolve_path(folder or cfg.ckpt_dir), name)[0]
 
 
 def load_generator(cfg: DictConfig) -> tuple[nn.Module, Path, dict[str, Any]]:
@@ -95,7 +95,7 @@ def load_generator(cfg: DictConfig) -> tuple[nn.Module, Path, dict[str, Any]]:
         return model, path, info
     from colorgen.models.ensemble import Ensemble
 
-    paths = [path] + [checkpoint_paths(resolve_path(d), str(cfg.model.name))[0] for d in cfg.ensemble]
+    paths = [path] + [checkpoint_path(cfg, str(cfg.model.name), folder=d) for d in cfg.ensemble]
     members, infos = [model], [info]
     for p in paths[1:]:
         if not p.is_file():
