@@ -14,6 +14,7 @@ from colorgen.constrained import (
     Residuals,
     SequenceConstraint,
     alpha_value,
+    background_image,
     decode_tree,
     enforce_contrast,
     rendered_rgba,
@@ -86,7 +87,7 @@ def image_visible(batch: Batch, colors, bg_res=None) -> torch.Tensor:
     """Elements whose text is seen over a background image, through the rendered backgrounds."""
     b_a = colors[3]
     bres = default_res(b_a) if bg_res is None else bg_res.double()
-    return under_background_image(batch.bgimg_feat.abs().sum(-1) > 0, *backdrop_of(batch), alpha_value(b_a, bres))
+    return under_background_image(background_image(batch), *backdrop_of(batch), alpha_value(b_a, bres))
 
 
 def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> torch.Tensor:
@@ -335,15 +336,20 @@ def test_a_text_colour_legible_as_rendered_keeps_its_class() -> None:
     assert int(on_centres.text_rgb[1]) != cls
 
 
-def test_text_over_a_background_image_is_left_to_the_model() -> None:
+@pytest.mark.parametrize("kind", ["image", "layer"])
+def test_text_over_a_background_image_is_left_to_the_model(kind: str) -> None:
     """Text that sees the first page's hero image through non-opaque backgrounds is not judged
     (its backdrop is the image), so the constraint keeps the model's choice there; text whose own
-    or an ancestor's opaque background hides the image is constrained like the rest."""
+    or an ancestor's opaque background hides the image is constrained like the rest. ``layer``:
+    a hero whose image did not load or is a gradient (no image features, ``bg_layer`` only)."""
     batch = with_fonts(mixed_batch(seed=8), 8)
     batch.bgimg_feat = torch.zeros_like(batch.bgimg_feat)
     roots = parent_index(batch.edge_index, batch.num_nodes) < 0
     first_page = batch.batch == 0
-    batch.bgimg_feat[roots & first_page, 0] = 100.0  # the first page's root carries a hero image
+    if kind == "image":
+        batch.bgimg_feat[roots & first_page, 0] = 100.0  # the first page's root carries a hero image
+    else:
+        batch.bg_layer = roots & first_page
     logits = list(random_logits(batch.num_nodes, 8))
     logits[3][:, 0] += 20.0  # most backgrounds transparent: the image shows through ...
     logits[3][::3, 7] += 40.0  # ... except under every third element's opaque background

@@ -252,7 +252,7 @@ def _page(font: bool) -> RawPage:
         RawElement(0, "h1", 0, "rgba(0, 0, 0, 0)", "rgb(0, 0, 0)", [1.0] * 12,
                    font_size=32.0 if font else None, font_weight=700 if font else None,
                    box=[8.0, 10.5, 300.25, 40.0] if font else None, behind=2 if font else None),
-        RawElement(0, "div", 1, "rgba(0, 0, 0, 0)"),
+        RawElement(0, "div", 1, "rgba(0, 0, 0, 0)", bg_layer=True if font else None),
     ]
     return RawPage("p", els)
 
@@ -268,10 +268,12 @@ def test_font_and_box_attributes_are_optional_in_the_official_format(tmp_path, f
         assert data.font_size.tolist() == [0.0, 32.0, 0.0] and data.font_weight.tolist() == [0, 700, 0]
         assert data.box.tolist() == [[-1.0] * 4, [8.0, 10.5, 300.25, 40.0], [-1.0] * 4]
         assert page.elements[1].behind == 2 and data.behind.tolist() == [-1, 2, -1]
+        assert page.elements[2].bg_layer is True and data.bg_layer.tolist() == [False, False, True]
     else:  # an official file: no attribute, every text read as normal size (4.5:1 at AA)
         assert page.elements[1].font_size is None and page.elements[1].box is None
         assert data.font_size.tolist() == [0.0] * 3
         assert (data.box == -1).all() and (data.behind == -1).all()
+        assert page.elements[2].bg_layer is None and not data.bg_layer.any()
     batch = Batch.from_data_list([data, data])
     large = large_text(batch.font_size, batch.font_weight)
     assert large.tolist() == [False, font, False] * 2

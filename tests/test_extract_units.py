@@ -157,6 +157,27 @@ def test_staging_marks_done_and_failed_pages(tmp_path):
     json.loads(bundle.staged_path(tmp_path, "s__a").read_text())
 
 
+def test_records_staged_before_bg_layer_take_it_from_the_bundle(tmp_path):
+    """Assembling again (no browser) gives old records the background-image layer of their extras."""
+    els = [RawElement(-1, "html", 0, "rgb(1, 2, 3)"), RawElement(0, "header", 0, "rgba(0, 0, 0, 0)"),
+           RawElement(1, "h1", 0, "rgba(0, 0, 0, 0)", "rgb(255, 255, 255)", [1.0] * 12)]
+    page = RawPage("s__a", els)
+    bundle.write_record(tmp_path, page, {"counts": {}})
+    path = bundle.staged_path(tmp_path, "s__a")
+    rec = json.loads(path.read_text())
+    for e in rec["elements"]:
+        del e["bg_layer"]  # as staged before the attribute existed
+    path.write_text(json.dumps(rec))
+    kinds = ["none", "url+gradient", "none"]
+    bundle.write_bundle(tmp_path, "s__a", ["html", "header", "h1"], {"source": "s/a.html"},
+                        [{"background_image": k} for k in kinds], b"")
+    back, _ = bundle.read_record(tmp_path, "s__a")
+    assert [e.bg_layer for e in back.elements] == [False, True, False]
+    bundle.write_bundle(tmp_path, "s__a", ["html"], {"source": "s/a.html"}, [{"background_image": "none"}], b"")
+    with pytest.raises(ValueError, match="1 elements, the staged record has 3"):
+        bundle.read_record(tmp_path, "s__a")
+
+
 def test_pixel_change_counts_changed_pixels():
     def png(a):
         buf = io.BytesIO()

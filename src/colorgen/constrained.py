@@ -298,11 +298,13 @@ def _white(n: int, device: torch.device) -> Tensor:
 
 
 def background_image(batch: Any) -> Tensor:
-    """Elements carrying a background image ``[N]`` bool (none when the data has no image features)."""
+    """Elements painting a background image over their colour ``[N]`` bool: image features, or
+    (where the data record it) any background-image layer, a gradient or an image that did not
+    load included, which axe-core too leaves "incomplete". None when the data have neither."""
     image = getattr(batch, "bgimg_feat", None)
-    if image is None:
-        return torch.zeros(batch.num_nodes, dtype=torch.bool)
-    return image.abs().sum(-1) > 0
+    layer = getattr(batch, "bg_layer", None)
+    out = torch.zeros(batch.num_nodes, dtype=torch.bool) if image is None else image.abs().sum(-1) > 0
+    return out if layer is None else out | layer.to(out.device)
 
 
 def required_of(batch: Any, level: str, backdrop: tuple[Tensor, Tensor] | None = None,
@@ -315,7 +317,7 @@ def required_of(batch: Any, level: str, backdrop: tuple[Tensor, Tensor] | None =
     image counts (:func:`colorgen.metrics.contrast.under_background_image`).
     """
     required = required_ratio(level, large_text(*font_of(batch)))
-    if getattr(batch, "bgimg_feat", None) is None:
+    if getattr(batch, "bgimg_feat", None) is None and getattr(batch, "bg_layer", None) is None:
         return required
     parent, depth = backdrop_of(batch) if backdrop is None else backdrop
     over_image = under_background_image(background_image(batch), parent, depth, bg_alpha)

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from colorgen.metrics.contrast import LEVELS
+
 
 @dataclass(frozen=True)
 class DecodingConfig:
@@ -48,8 +50,8 @@ class DecodingConfig:
     def __post_init__(self) -> None:
         if isinstance(self.contrast, str):
             object.__setattr__(self, "contrast", self.contrast.lower())
-        if self.contrast is not None and self.contrast not in ("aa", "aaa"):
-            raise ValueError(f"contrast must be null, 'aa' or 'aaa', got {self.contrast!r}")
+        if self.contrast is not None and self.contrast not in LEVELS:
+            raise ValueError(f"contrast must be null or one of {sorted(LEVELS)}, got {self.contrast!r}")
         if self.top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {self.top_k}")
         if not 0.0 <= self.top_p <= 1.0:

@@ -6,7 +6,8 @@ depth, so each level of the bottom-up / top-down pass is a single batched scatte
 lack them and get 0 (unknown), i.e. every text counts as normal size for the contrast model.
 ``box`` ([left, top, width, height] CSS px, :data:`UNKNOWN_BOX` where absent) and ``behind`` (the
 page-local id of the element painted right below it at its centre, -1 where absent) tell the
-contrast model what lies behind an element on screen.
+contrast model what lies behind an element on screen; ``bg_layer`` (False where absent) that it
+paints a background image or gradient over its colour.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .colors import ColorFormatError, encode_color
 from .tags import tag_index
 from .webcolor_format import IMG_FEAT_DIM, MAX_ELEMENTS, TEXT_FEAT_DIM, DataValidationError, RawPage
 
-PROCESSING_VERSION = 4  # bump when this conversion changes: caches are rebuilt (2: font size/weight, 3-4: box, behind)
+PROCESSING_VERSION = 5  # bump when this conversion changes: caches are rebuilt (2: font size/weight, 3-4: box, behind, 5: bg_layer)
 UNKNOWN_BOX = (-1.0, -1.0, -1.0, -1.0)  # ``box`` row of an element without one (official files): width < 0
 
 
@@ -109,6 +110,7 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
     font_weight = np.array([e.font_weight or 0 for e in els], dtype=np.int64)
     box = np.array([UNKNOWN_BOX if e.box is None else e.box for e in els], dtype=np.float32).reshape(n, 4)
     behind = np.array([-1 if e.behind is None else e.behind for e in els], dtype=np.int64)
+    bg_layer = np.array([bool(e.bg_layer) for e in els], dtype=bool)
     if ((behind < -1) | (behind >= n) | (behind == np.arange(n))).any():
         raise DataValidationError(f"page {pid!r}: a 'behind' attribute names no other element of the page")
     child = np.flatnonzero(parents >= 0)
@@ -132,6 +134,7 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
         font_weight=torch.from_numpy(font_weight),
         box=torch.from_numpy(box),
         behind=torch.from_numpy(behind),
+        bg_layer=torch.from_numpy(bg_layer),
         is_test2=torch.tensor([is_test2]),
         page_id=pid,
     )

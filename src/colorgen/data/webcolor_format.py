@@ -49,6 +49,9 @@ class RawElement:
     box: Sequence[float] | None = None
     # the element painted right below it at its box's centre (an element id of the page; -1 = none known)
     behind: int | None = None
+    # the element paints a background-image layer (a url, loaded or not, or a gradient) over its
+    # background colour: text seen on it is on no colour a model decides (axe-core: "incomplete")
+    bg_layer: bool | None = None
 
 
 @dataclass
@@ -82,6 +85,8 @@ def write_webcolor(h5_path: str | os.PathLike, pages: Iterable[RawPage]) -> int:
                     d.attrs["box"] = np.asarray(el.box, dtype=np.float32)
                 if el.behind is not None:
                     d.attrs["behind"] = np.int64(el.behind)
+                if el.bg_layer is not None:
+                    d.attrs["bg_layer"] = np.bool_(el.bg_layer)
             n += 1
     return n
 
@@ -134,6 +139,7 @@ def read_page(group: h5py.Group) -> RawPage:
                 font_weight=int(a["font_weight"]) if "font_weight" in a else None,
                 box=np.asarray(a["box"], dtype=np.float32) if "box" in a else None,
                 behind=int(a["behind"]) if "behind" in a else None,
+                bg_layer=bool(a["bg_layer"]) if "bg_layer" in a else None,
             )
         )
     return RawPage(page_id=page_id, elements=elements)

@@ -101,8 +101,19 @@ def write_failure(out: Path, page_id: str, source: str, reason: str) -> None:
 
 
 def read_record(out: Path, page_id: str) -> tuple[RawPage, dict]:
+    """A staged page and its meta. Records staged before ``bg_layer`` existed take it from the
+    page bundle's ``elements.json`` (its ``background_image`` kind), so assembling again needs
+    no browser."""
     rec = json.loads(staged_path(out, page_id).read_text())
     page = RawPage(rec["page_id"], [RawElement(**e) for e in rec["elements"]])
+    if page.elements and all("bg_layer" not in e for e in rec["elements"]):
+        extras_path = page_dir(out, page_id) / "elements.json"
+        if extras_path.is_file():
+            extras = json.loads(extras_path.read_text(encoding="utf-8"))
+            if len(extras) != len(page.elements):
+                raise ValueError(f"{extras_path}: {len(extras)} elements, the staged record has {len(page.elements)}")
+            for el, ex in zip(page.elements, extras, strict=True):
+                el.bg_layer = ex["background_image"] != "none"
     return page, rec["meta"]
 
 

@@ -135,6 +135,7 @@ async def extract_elements(page: Page, page_id: str, origin: str, root: Path, vi
             font_weight=font_weight(it) if is_text[i] else None,
             box=it["rect"],
             behind=it["behind"],
+            bg_layer=background_kind(it["background_image"]) != "none",
         )
         for i, it in enumerate(items)
     ]
