@@ -124,6 +124,8 @@ def test_image_features_from_real_pixels(extracted):
     extras = json.loads((out / "pages" / "fx__basic__images" / "elements.json").read_text())
     kinds = {s: x["background_image"] for s, x in zip(selectors, extras, strict=True)}
     assert kinds["#grad"] == "gradient" and kinds["#bg"] == "url" and kinds["#png"] == "none"
+    # the background-image layer the contrast model leaves to the model: a gradient counts too
+    assert els["#grad"].bg_layer is True and els["#bg"].bg_layer is True and els["#png"].bg_layer is False
 
 
 def test_settled_frozen_page_and_scroll_reveal_rule(extracted):
