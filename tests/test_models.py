@@ -382,3 +382,26 @@ def test_model_yaml_defaults_are_official(name: str) -> None:
         assert cfg.final_norm is False
     else:
         assert cfg.transformer_init == "xavier"
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_the_contrast_model_attributes_are_no_model_input(name: str) -> None:
+    """Font size and weight, boxes, ``behind`` and ``bg_layer`` are for the contrast model only
+    (README, Data): changing them changes no model's output."""
+    model = build(name).eval()
+    batch = mixed_batch(seed=3)
+    g = torch.Generator().manual_seed(3)
+    n = batch.num_nodes
+    other = batch.clone()
+    other.font_size = 40 * torch.rand(n, generator=g)
+    other.font_weight = torch.randint(100, 900, (n,), generator=g)
+    other.box = 300 * torch.rand(n, 4, generator=g)
+    other.behind = torch.full((n,), -1, dtype=torch.long)
+    other.bg_layer = torch.rand(n, generator=g) < 0.5
+    with torch.no_grad():
+        if name == "upsampler":
+            colors = ground_truth_colors(batch)
+            outs = [model.residuals(b, colors) for b in (batch, other)]
+        else:  # the CVAE draws z: the same draws for both
+            outs = [(torch.manual_seed(0), model.forward_logits(b))[1] for b in (batch, other)]
+    assert all(torch.equal(a, b) for a, b in zip(*outs, strict=True))
