@@ -492,6 +492,10 @@ class PrefixDecoder:
         self.self_k = [memory.new_zeros(bsz * h, capacity, dh) for _ in decoder.layers]
         self.self_v = [memory.new_zeros(bsz * h, capacity, dh) for _ in decoder.layers]
         self._zero = memory.new_zeros(1, 1, 1)
+        # each layer's parameters as a step reads them, sliced and transposed once (views: every
+        # product is the addmm F.linear would run, so the numbers are the same)
+        self.params = [_StepParams(layer, d) for layer in decoder.layers]
+        self.norm = (decoder.norm.weight, decoder.norm.bias, decoder.norm.eps)
 
     def _attend(self, q: Tensor, kt: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
         """``softmax(scale q k^T + mask) v`` for rows ``[n, 1, dh]`` (one fused score op)."""
@@ -504,28 +508,50 @@ class PrefixDecoder:
         returns the final-normed decoder output ``[k, d]`` and caches this position's keys/values."""
         k, d = x.shape
         rows, dh = k * self.heads, self.d_head
-        for n, layer in enumerate(self.decoder.layers):
-            sa, ca = layer.self_attn, layer.multihead_attn
-            y = F.layer_norm(x, (d,), layer.norm1.weight, layer.norm1.bias, layer.norm1.eps)
-            q, key, value = F.linear(y, sa.in_proj_weight, sa.in_proj_bias).view(k, 3, self.heads, dh).unbind(1)
-            self.self_k[n][:rows, i] = key.reshape(rows, dh)
-            self.self_v[n][:rows, i] = value.reshape(rows, dh)
-            o = self._attend(q.reshape(rows, 1, dh), self.self_k[n][:rows, : i + 1].transpose(1, 2),
-                             self.self_v[n][:rows, : i + 1], None)
-            x = x + F.linear(o.view(k, d), sa.out_proj.weight, sa.out_proj.bias)
-            y = F.layer_norm(x, (d,), layer.norm2.weight, layer.norm2.bias, layer.norm2.eps)
-            q = F.linear(y, ca.in_proj_weight[:d], ca.in_proj_bias[:d]).view(rows, 1, dh)
-            outs = []
-            for (s, e), kt, v, mask in zip(self.buckets, self.mem_kt[n], self.mem_v[n], self.mem_mask, strict=True):
-                if s >= k:
-                    break
-                m = (min(e, k) - s) * self.heads
-                outs.append(self._attend(q[s * self.heads : s * self.heads + m], kt[:m], v[:m],
-                                         None if mask is None else mask[:m]))
-            o = outs[0] if len(outs) == 1 else torch.cat(outs)
-            x = x + F.linear(o.view(k, d), ca.out_proj.weight, ca.out_proj.bias)
-            y = F.layer_norm(x, (d,), layer.norm3.weight, layer.norm3.bias, layer.norm3.eps)
-            x = x + F.linear(F.relu(F.linear(y, layer.linear1.weight, layer.linear1.bias)),
-                             layer.linear2.weight, layer.linear2.bias)
-        norm = self.decoder.norm
-        return F.layer_norm(x, (d,), norm.weight, norm.bias, norm.eps)
+        heads = self.heads
+        one_bucket = k <= self.buckets[0][1]
+        for n, p in enumerate(self.params):
+            y = F.layer_norm(x, (d,), *p.norm1)
+            qkv = torch.addmm(p.qkv_b, y, p.qkv_wt).view(k, 3, heads, dh)
+            self_k, self_v = self.self_k[n], self.self_v[n]
+            self_k[:rows, i] = qkv[:, 1].reshape(rows, dh)
+            self_v[:rows, i] = qkv[:, 2].reshape(rows, dh)
+            o = self._attend(qkv[:, 0].reshape(rows, 1, dh), self_k[:rows, : i + 1].transpose(1, 2),
+                             self_v[:rows, : i + 1], None)
+            x = x + torch.addmm(p.sa_out_b, o.view(k, d), p.sa_out_wt)
+            y = F.layer_norm(x, (d,), *p.norm2)
+            q = torch.addmm(p.ca_q_b, y, p.ca_q_wt).view(rows, 1, dh)
+            if one_bucket:
+                mask = self.mem_mask[0]
+                o = self._attend(q, self.mem_kt[n][0][:rows], self.mem_v[n][0][:rows],
+                                 None if mask is None else mask[:rows])
+            else:
+                outs = []
+                for (s, e), kt, v, mask in zip(self.buckets, self.mem_kt[n], self.mem_v[n], self.mem_mask, strict=True):
+                    if s >= k:
+                        break
+                    m = (min(e, k) - s) * heads
+                    outs.append(self._attend(q[s * heads : s * heads + m], kt[:m], v[:m],
+                                             None if mask is None else mask[:m]))
+                o = torch.cat(outs)
+            x = x + torch.addmm(p.ca_out_b, o.view(k, d), p.ca_out_wt)
+            y = F.layer_norm(x, (d,), *p.norm3)
+            x = x + torch.addmm(p.ff2_b, torch.addmm(p.ff1_b, y, p.ff1_wt).relu_(), p.ff2_wt)
+        return F.layer_norm(x, (d,), *self.norm)
+
+
+class _StepParams:
+    """One decoder layer's weights for :meth:`PrefixDecoder.step`: transposed views (``W.t()``, what
+    ``F.linear`` hands ``addmm``), the cross-attention's query slice, the norms' arguments."""
+
+    def __init__(self, layer: DecoderLayer, d: int) -> None:
+        sa, ca = layer.self_attn, layer.multihead_attn
+        self.norm1 = (layer.norm1.weight, layer.norm1.bias, layer.norm1.eps)
+        self.norm2 = (layer.norm2.weight, layer.norm2.bias, layer.norm2.eps)
+        self.norm3 = (layer.norm3.weight, layer.norm3.bias, layer.norm3.eps)
+        self.qkv_wt, self.qkv_b = sa.in_proj_weight.t(), sa.in_proj_bias
+        self.sa_out_wt, self.sa_out_b = sa.out_proj.weight.t(), sa.out_proj.bias
+        self.ca_q_wt, self.ca_q_b = ca.in_proj_weight[:d].t(), ca.in_proj_bias[:d]
+        self.ca_out_wt, self.ca_out_b = ca.out_proj.weight.t(), ca.out_proj.bias
+        self.ff1_wt, self.ff1_b = layer.linear1.weight.t(), layer.linear1.bias
+        self.ff2_wt, self.ff2_b = layer.linear2.weight.t(), layer.linear2.bias
