@@ -148,6 +148,51 @@ def test_prefix_decoder_steps_equal_the_padded_cached_decoder() -> None:
         PrefixDecoder(decoder.train(), memory, lengths)
 
 
+def _linear_step(fast, x: torch.Tensor, i: int) -> torch.Tensor:
+    """:meth:`PrefixDecoder.step` written with the layers' own ``F.linear`` calls (the code before its
+    weights were held as transposed views), on ``fast``'s caches."""
+    import torch.nn.functional as F
+
+    k, d = x.shape
+    rows, dh, h = k * fast.heads, fast.d_head, fast.heads
+    for n, layer in enumerate(fast.decoder.layers):
+        sa, ca = layer.self_attn, layer.multihead_attn
+        q, key, value = F.linear(layer.norm1(x), sa.in_proj_weight, sa.in_proj_bias).view(k, 3, h, dh).unbind(1)
+        fast.self_k[n][:rows, i] = key.reshape(rows, dh)
+        fast.self_v[n][:rows, i] = value.reshape(rows, dh)
+        o = fast._attend(q.reshape(rows, 1, dh), fast.self_k[n][:rows, : i + 1].transpose(1, 2),
+                         fast.self_v[n][:rows, : i + 1], None)
+        x = x + F.linear(o.view(k, d), sa.out_proj.weight, sa.out_proj.bias)
+        q = F.linear(layer.norm2(x), ca.in_proj_weight[:d], ca.in_proj_bias[:d]).view(rows, 1, dh)
+        outs = []
+        for (s, e), kt, v, mask in zip(fast.buckets, fast.mem_kt[n], fast.mem_v[n], fast.mem_mask, strict=True):
+            if s < k:
+                m = (min(e, k) - s) * h
+                outs.append(fast._attend(q[s * h : s * h + m], kt[:m], v[:m], None if mask is None else mask[:m]))
+        x = x + F.linear(torch.cat(outs).view(k, d), ca.out_proj.weight, ca.out_proj.bias)
+        x = x + F.linear(F.relu(F.linear(layer.norm3(x), layer.linear1.weight, layer.linear1.bias)),
+                         layer.linear2.weight, layer.linear2.bias)
+    return fast.decoder.norm(x)
+
+
+def test_prefix_decoder_step_is_the_linear_layers_bit_for_bit() -> None:
+    """The step's transposed weight views and direct ``addmm`` calls are the products ``F.linear``
+    runs: the same numbers, not just close ones (README, Performance), in one bucket and in several."""
+    from colorgen.models.transformer import PrefixDecoder
+
+    torch.manual_seed(1)
+    decoder = AR(**SIZE).eval().transformer.decoder
+    lengths = [30, 12, 11, 2]
+    memory = torch.randn(len(lengths), max(lengths), SIZE["d_model"])
+    inputs = torch.randn(len(lengths), max(lengths), SIZE["d_model"])
+    with torch.no_grad():
+        fast, slow = PrefixDecoder(decoder, memory, lengths), PrefixDecoder(decoder, memory, lengths)
+        assert len(fast.buckets) > 1
+        for i in range(max(lengths)):
+            k = sum(n > i for n in lengths)
+            assert torch.equal(fast.step(inputs[:k, i], i), _linear_step(slow, inputs[:k, i], i)), i
+
+
 # ---------------------------------------------------------------- the speed bench's plumbing
 # (no timing is asserted: only that each figure is set beside its official reference)
 
