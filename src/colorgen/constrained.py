@@ -317,10 +317,11 @@ def required_of(batch: Any, level: str, backdrop: tuple[Tensor, Tensor] | None =
     image counts (:func:`colorgen.metrics.contrast.under_background_image`).
     """
     required = required_ratio(level, large_text(*font_of(batch)))
-    if getattr(batch, "bgimg_feat", None) is None and getattr(batch, "bg_layer", None) is None:
+    image = background_image(batch)
+    if not bool(image.any()):
         return required
     parent, depth = backdrop_of(batch) if backdrop is None else backdrop
-    over_image = under_background_image(background_image(batch), parent, depth, bg_alpha)
+    over_image = under_background_image(image, parent, depth, bg_alpha)
     return required.masked_fill(over_image.to(required.device), 0.0)
 
 
