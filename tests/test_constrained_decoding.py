@@ -29,6 +29,7 @@ from colorgen.metrics.contrast import (
     parent_index,
     required_ratio,
     text_contrast,
+    text_stacks,
     tree_contrast,
     under_background_image,
 )
@@ -68,7 +69,30 @@ def with_fonts(batch: Batch, seed: int, boxes: bool = False) -> Batch:
                 if lower.numel() and float(torch.rand(1, generator=g)) > 0.33:
                     behind[start + i] = lower[torch.randint(lower.numel(), (1,), generator=g)]
         batch.behind = behind
+        batch.stack = random_stacks(batch, g)
     return batch
+
+
+def random_stacks(batch: Batch, g: torch.Generator, width: int = 16) -> torch.Tensor:
+    """Page-local stacks under the text elements: a run of their ancestors (parent first), then
+    any other element of the page; nothing under the other elements."""
+    parent = parent_index(batch.edge_index, batch.num_nodes)
+    stack = torch.full((batch.num_nodes, width), -1, dtype=torch.long)
+    for start, end in zip(batch.ptr[:-1].tolist(), batch.ptr[1:].tolist(), strict=True):
+        for i in range(start, end):
+            if not bool(batch.has_text[i]):
+                continue
+            ids, up = [], int(parent[i])
+            for _ in range(int(torch.randint(0, 4, (1,), generator=g))):
+                if up < 0:
+                    break
+                ids.append(up)
+                up = int(parent[up])
+            other = int(torch.randint(start, end, (1,), generator=g))
+            if other != i and other not in ids:
+                ids.append(other)
+            stack[i, : len(ids)] = torch.tensor(ids, dtype=torch.long) - start
+    return stack
 
 
 def random_logits(n: int, seed: int, sparse: bool = False) -> tuple[torch.Tensor, ...]:
@@ -98,7 +122,7 @@ def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> 
     bres = default_res(b_a) if bg_res is None else bg_res.double()
     text = rendered_rgba(t_rgb, t_a, tres)
     bg = rendered_rgba(b_rgb, b_a, bres)
-    ratio, _ = tree_contrast(text, bg, *backdrop_of(batch))
+    ratio, _ = tree_contrast(text, bg, *backdrop_of(batch), stacks=text_stacks(batch))
     required = required_ratio(level, large_text(batch.font_size, batch.font_weight))
     judged = ~image_visible(batch, colors, bg_res)
     return failing(ratio, required, batch.has_text & judged)
@@ -127,6 +151,85 @@ def test_decoding_sees_what_lies_behind_an_element_on_screen() -> None:
     batch.box, batch.behind = box, behind
     assert bool(violations(batch, blind, "aa").any())
     assert not bool(violations(batch, decode_tree(batch, logits, cfg), "aa").any())
+
+
+def sidebar_page(with_stack: bool = True):
+    """A transparent sidebar over a dark and a white panel, its centre on the dark one; white links
+    in it, one over each panel (the layout of ``lz__insight-admin`` at 375 px)."""
+    from colorgen.data.graph import page_to_data
+    from colorgen.data.webcolor_format import RawElement, RawPage
+
+    clear, white = "rgba(0, 0, 0, 0)", "rgb(255, 255, 255)"
+    feat = [1.0] * 12
+
+    def link(top: float, under: int) -> RawElement:
+        return RawElement(5, "a", 0 if under == 3 else 1, clear, white, feat, box=[0.0, top, 375.0, 40.0],
+                          behind=5, stack=[5, under, 2, 1, 0] if with_stack else None)
+
+    return page_to_data(RawPage("sidebar", [
+        RawElement(-1, "html", 0, white, box=[0.0, 0.0, 375.0, 812.0]),
+        RawElement(0, "body", 0, clear, box=[0.0, 0.0, 375.0, 812.0]),
+        RawElement(1, "div", 0, clear, box=[0.0, 0.0, 375.0, 80.0]),
+        RawElement(2, "div", 0, "rgb(14, 12, 14)", box=[0.0, 0.0, 375.0, 50.0]),  # dark panel
+        RawElement(2, "div", 1, white, box=[0.0, 50.0, 375.0, 30.0]),  # white panel
+        RawElement(2, "nav", 2, clear, box=[0.0, 0.0, 375.0, 80.0], behind=3),  # its centre: the dark one
+        link(0.0, 3), link(40.0, 4),
+    ]))
+
+
+def test_a_text_is_seen_on_the_stack_under_its_own_centre() -> None:
+    """The sidebar hands its one backdrop (the dark panel) to both links; the second lies on the
+    white panel, which the forest does not say and the stack does."""
+    data = sidebar_page()
+    assert backdrop_of(data)[0].tolist() == [-1, 0, 1, 2, 2, 3, 5, 5]
+    stacks = text_stacks(data)
+    assert stacks.over.tolist() == [-1] * 7 + [4]
+    assert stacks.chain[7, :2].tolist() == [5, -1] and (stacks.chain[:7] == -1).all()
+    bg = torch.tensor([[255, 255, 255, 1.0], [0, 0, 0, 0], [0, 0, 0, 0], [14, 12, 14, 1.0],
+                       [255, 255, 255, 1.0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], dtype=torch.float64)
+    text = torch.tensor([[255, 255, 255, 1.0]] * 8, dtype=torch.float64)
+    forest, _ = tree_contrast(text, bg, *backdrop_of(data))
+    seen, on = tree_contrast(text, bg, *backdrop_of(data), stacks=stacks)
+    assert forest[6:].tolist() == pytest.approx([19.49, 19.49], abs=0.01)  # white on the dark panel
+    assert seen[6] == forest[6] and float(seen[7]) == 1.0 and on[7].tolist() == [255.0] * 3
+    # in a batch, ids are the batch's
+    batch = Batch.from_data_list([sidebar_page(False), data])
+    assert text_stacks(batch).over.tolist() == [-1] * 15 + [12]
+    assert text_stacks(sidebar_page(False)) is None
+    # an element below the text that decoding reaches only after it: the forest holds
+    late = sidebar_page()
+    late.stack[7, 1] = 6  # the other link, on the same forest level
+    assert text_stacks(late) is None
+
+
+@pytest.mark.parametrize("ar", [False, True])
+def test_decoding_makes_a_text_legible_on_the_stack_under_it(ar: bool) -> None:
+    """Both generators' constraints judge the second link on the white panel: it turns dark, the
+    first stays white; without the stack both stay white (the forest sees the dark panel)."""
+    from colorgen.data.colors import NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
+
+    def logits_of(d):
+        classes = (d.text_rgb, d.text_alpha, d.bg_rgb, d.bg_alpha)
+        return [torch.nn.functional.one_hot(c, k).float() * 8.0 for c, k in
+                zip(classes, (NUM_RGB_CLASSES, NUM_ALPHA_CLASSES) * 2, strict=True)]
+
+    cfg = DecodingConfig(contrast="aa", contrast_lookahead=0.0)
+    got = {}
+    for with_stack in (True, False):
+        batch = Batch.from_data_list([sidebar_page(with_stack)])
+        logits = logits_of(batch)
+        if ar:
+            sc = SequenceConstraint(batch, cfg, None)
+            steps = [sc.step(i, tuple(lg[None, i] for lg in logits)) for i in range(batch.num_nodes)]
+            got[with_stack] = sc.finish(Colors(*(torch.cat([s[k] for s in steps]) for k in range(4))))
+        else:
+            got[with_stack] = decode_tree(batch, logits, cfg)
+    judged = Batch.from_data_list([sidebar_page()])
+    white = int(judged.text_rgb[6])
+    assert int(got[True][0][6]) == white and int(got[True][0][7]) != white
+    assert got[False][0][6:].tolist() == [white, white]
+    assert not bool(violations(judged, got[True], "aa").any())
+    assert violations(judged, got[False], "aa").nonzero().squeeze(1).tolist() == [7]
 
 
 @pytest.mark.parametrize("seed", range(3))

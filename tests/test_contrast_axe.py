@@ -33,6 +33,15 @@ FIXTURE = """<!doctype html><html><head><meta name="viewport" content="width=dev
   <div style="position:absolute;left:0;top:0;width:100%;height:30px;background:#0e0c0e"></div>
   <p style="position:relative;margin:0;color:#fff">white on a positioned dark sibling: passes</p>
 </div>
+<div style="position:relative;height:90px">
+  <div style="background:#eee;height:30px"></div><div style="background:#0e0c0e;height:60px"></div>
+  <nav style="position:absolute;left:0;top:0;width:100%;height:90px">
+    <a style="display:block;height:30px;color:#fff">white link of a clear sidebar on the light panel: fails</a>
+    <a style="display:block;height:30px;color:#fff">white link of the same sidebar on the dark panel: passes</a>
+    <a style="display:block;height:30px;color:#fff">another on the dark panel: passes</a>
+  </nav>
+</div>
+<p>end</p>
 </body></html>"""
 
 
@@ -63,6 +72,14 @@ def test_model_and_axe_agree_on_every_element_both_judge(tmp_path) -> None:
     assert 3 <= int(fails.sum()) < int(data.has_text.sum())  # both verdicts occur
     # on the tree alone the model puts the placed white text on its dark parent (19.5:1) and
     # the white text over its sibling's dark box on the white canvas (1:1)
+    # the sidebar's centre lies on the dark panel, so without the stack under each of its links
+    # the model puts the second one on the dark panel too
+    stack = data.stack
+    del data.stack
+    unstacked = compare(data, nodes, "aa", ex.extras)
+    assert unstacked.both_judge == agreement.both_judge and unstacked.agree == agreement.agree - 1
+    assert [c["text"][:40] for c in unstacked.axe_only] == ["white link of a clear sidebar on the lig"]
+    data.stack = stack
     del data.box, data.behind
     blind = compare(data, nodes, "aa", ex.extras)
     assert blind.both_judge == agreement.both_judge and blind.agree == agreement.agree - 2

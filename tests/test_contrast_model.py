@@ -211,6 +211,19 @@ def test_behind_ids_are_page_local_in_a_batch() -> None:
         page_to_data(bad)
 
 
+def test_a_stack_keeps_each_element_where_it_is_met_last() -> None:
+    """A ::before box painted above other elements is hit as its element: that element's own
+    background lies where it is met last. A stack entry naming no other element is refused."""
+    els = [RawElement(-1, "html", 0, "rgb(255, 255, 255)")] + [
+        RawElement(k, "div", 0, "rgba(0, 0, 0, 0)") for k in range(3)]
+    els.append(RawElement(3, "p", 0, "rgba(0, 0, 0, 0)", "rgb(0, 0, 0)", [1.0] * 12, stack=[3, 1, 2, 1, 0]))
+    data = page_to_data(RawPage("p", els))
+    assert data.stack[4, :5].tolist() == [3, 2, 1, 0, -1]
+    els[4].stack = [3, 4]
+    with pytest.raises(DataValidationError, match="stack"):
+        page_to_data(RawPage("p", els))
+
+
 def test_tree_contrast_failing_set() -> None:
     parent, depth = torch.tensor([-1, 0, 0]), torch.tensor([0, 1, 1])
     bg = torch.tensor([[255, 255, 255, 1.0], [0, 0, 0, 0.0], [0, 0, 0, 1.0]], dtype=torch.float64)
@@ -251,7 +264,8 @@ def _page(font: bool) -> RawPage:
         RawElement(-1, "html", 0, "rgb(255, 255, 255)"),
         RawElement(0, "h1", 0, "rgba(0, 0, 0, 0)", "rgb(0, 0, 0)", [1.0] * 12,
                    font_size=32.0 if font else None, font_weight=700 if font else None,
-                   box=[8.0, 10.5, 300.25, 40.0] if font else None, behind=2 if font else None),
+                   box=[8.0, 10.5, 300.25, 40.0] if font else None, behind=2 if font else None,
+                   stack=[0, 2] if font else None),
         RawElement(0, "div", 1, "rgba(0, 0, 0, 0)", bg_layer=True if font else None),
     ]
     return RawPage("p", els)
@@ -269,11 +283,14 @@ def test_font_and_box_attributes_are_optional_in_the_official_format(tmp_path, f
         assert data.box.tolist() == [[-1.0] * 4, [8.0, 10.5, 300.25, 40.0], [-1.0] * 4]
         assert page.elements[1].behind == 2 and data.behind.tolist() == [-1, 2, -1]
         assert page.elements[2].bg_layer is True and data.bg_layer.tolist() == [False, False, True]
+        assert page.elements[1].stack == [0, 2] and data.stack[1, :3].tolist() == [0, 2, -1]
+        assert (data.stack[[0, 2]] == -1).all()
     else:  # an official file: no attribute, every text read as normal size (4.5:1 at AA)
         assert page.elements[1].font_size is None and page.elements[1].box is None
         assert data.font_size.tolist() == [0.0] * 3
         assert (data.box == -1).all() and (data.behind == -1).all()
         assert page.elements[2].bg_layer is None and not data.bg_layer.any()
+        assert page.elements[1].stack is None and (data.stack == -1).all()
     batch = Batch.from_data_list([data, data])
     large = large_text(batch.font_size, batch.font_weight)
     assert large.tolist() == [False, font, False] * 2

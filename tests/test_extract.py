@@ -105,6 +105,18 @@ def test_text_elements_and_pseudo_content(extracted):
     for not_text in ("#deco", "#ws"):  # empty pseudo content, whitespace-only own text
         assert els[not_text].text_color is None and els[not_text].text_feat is None
     assert els["#child"].text_color == "rgb(0, 0, 0)"
+    # a text element records the stack under its centre (its ancestors at least, the first being
+    # `behind`); the other elements record none
+    _, raw, _, _ = page(extracted[0], "fx__basic__pseudo")
+    for i, e in enumerate(raw.elements):
+        if e.text_color is None:
+            assert e.stack is None
+            continue
+        ancestors, up = [], e.parent
+        while up >= 0:
+            ancestors.append(up)
+            up = raw.elements[up].parent
+        assert e.stack and e.stack[0] == e.behind and set(ancestors) <= set(e.stack), (i, e.stack, ancestors)
 
 
 def test_image_features_from_real_pixels(extracted):

@@ -386,7 +386,7 @@ def test_model_yaml_defaults_are_official(name: str) -> None:
 
 @pytest.mark.parametrize("name", NEURAL)
 def test_the_contrast_model_attributes_are_no_model_input(name: str) -> None:
-    """Font size and weight, boxes, ``behind`` and ``bg_layer`` are for the contrast model only
+    """Font size and weight, boxes, ``behind``, ``bg_layer`` and ``stack`` are for the contrast model only
     (README, Data): changing them changes no model's output."""
     model = build(name).eval()
     batch = mixed_batch(seed=3)
@@ -398,6 +398,7 @@ def test_the_contrast_model_attributes_are_no_model_input(name: str) -> None:
     other.box = 300 * torch.rand(n, 4, generator=g)
     other.behind = torch.full((n,), -1, dtype=torch.long)
     other.bg_layer = torch.rand(n, generator=g) < 0.5
+    other.stack = torch.randint(-1, 4, (n, 16), generator=g)
     with torch.no_grad():
         if name == "upsampler":
             colors = ground_truth_colors(batch)

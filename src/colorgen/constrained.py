@@ -51,6 +51,7 @@ from colorgen.data.colors import BIN_WIDTH, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
 from colorgen.decoding import DecodingConfig, sample
 from colorgen.metrics.contrast import (
     CANVAS,
+    TextStacks,
     backdrop_of,
     composite,
     contrast_ratio,
@@ -60,6 +61,8 @@ from colorgen.metrics.contrast import (
     relative_luminance,
     required_ratio,
     srgb_to_lab,
+    stacked_below,
+    text_stacks,
     tree_contrast,
     under_background_image,
 )
@@ -188,6 +191,7 @@ class NodeDecoder:
     def __call__(
         self, logits: Any, below: Tensor, has_text: Tensor, required: Tensor, rows: Tensor | None = None,
         own_image: Tensor | None = None, image_behind: Tensor | None = None, drawn: Classes | None = None,
+        text_below: Tensor | None = None,
     ) -> tuple[Classes, Tensor, Tensor]:
         """Classes for the rows of ``logits`` (4 tensors, Colors order), their effective backgrounds
         and whether a background image is visible behind their text ``[n]`` bool.
@@ -197,6 +201,8 @@ class NodeDecoder:
         carries a background image; ``image_behind``: an image is visible behind the parent's
         content (``None`` = no image). Where an image is visible the text is not constrained.
         ``drawn``: greedy only, the rows' argmax classes when the caller has them (the same draws).
+        ``text_below``: what the rows' text sees below their own background ``[n, 3]``, where that
+        is not ``below`` (texts :func:`colorgen.metrics.contrast.text_stacks` re-seats).
         """
         lg_text_rgb, lg_text_alpha, lg_bg_rgb, lg_bg_alpha = logits
         g = self.generator
@@ -207,7 +213,10 @@ class NodeDecoder:
             ba = sample(lg_bg_alpha, self.cfg, g)
             bc = sample(lg_bg_rgb, self.cfg, g)
         bres = self.residuals.rows("bg", rows, ba)
-        eff = composite(rendered_rgba(bc, ba, bres), below.double())
+        own = rendered_rgba(bc, ba, bres)
+        eff = composite(own, below.double())
+        text_below = below if text_below is None else text_below
+        seen = eff if text_below is below else composite(own, text_below.double())  # what the text is seen on
         visible = _image_visible(own_image, image_behind, alpha_value(ba, bres))
         tc = torch.zeros_like(bc)
         plain = (~has_text).nonzero().squeeze(1)
@@ -220,24 +229,26 @@ class NodeDecoder:
         ta_t = ta[t].clone()
         tres = self.residuals.rows("text", t_rows, ta_t)
         t_lum = self._kept_luminance(t_rows)
-        ratio = _ratios(alpha_value(ta_t, tres), eff[t], tres, t_lum)
+        ratio = _ratios(alpha_value(ta_t, tres), seen[t], tres, t_lum)
         none = ~(ratio >= need[:, None]).any(1)
         if bool(none.any()):  # 1. the drawn alpha is too faint for any colour: opaque text
             ta_t[none] = OPAQUE
             tres = self.residuals.rows("text", t_rows, ta_t)
-            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), eff[t[none]], tres[none],
+            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), seen[t[none]], tres[none],
                                   None if t_lum is None else t_lum[none])
             none = ~(ratio >= need[:, None]).any(1)
         if bool(none.any()):  # 2. no text colour can work here: change the element's background
             fix = t[none]
             new_bc, new_ba = self._legible_background(
-                eff[fix], below[fix].double(), rgb_palette(tres[none]), alpha_value(ta_t[none], tres[none]),
+                seen[fix], text_below[fix].double(), rgb_palette(tres[none]), alpha_value(ta_t[none], tres[none]),
                 need[none], None if rows is None else rows[fix],
             )
             bc[fix], ba[fix] = new_bc, new_ba
             bres = self.residuals.rows("bg", rows, ba)
-            eff = composite(rendered_rgba(bc, ba, bres), below.double())
-            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), eff[fix], tres[none],
+            own = rendered_rgba(bc, ba, bres)
+            eff = composite(own, below.double())
+            seen = eff if text_below is below else composite(own, text_below.double())
+            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), seen[fix], tres[none],
                                   None if t_lum is None else t_lum[none])
         legible = ratio >= need[:, None]
         masked = lg_text_rgb[t].masked_fill(~legible, float("-inf"))
@@ -387,6 +398,7 @@ def _decode_levels(
         parent, depth = torch.where(par >= 0, local[par.clamp(min=0)], -1), depth[glob]
         has_text, own_image = has_text[glob], own_image[glob]
     n = glob.numel()
+    stacks = _local_stacks(text_stacks(batch, full), glob, None if nodes is None else local)
     decoder = NodeDecoder(cfg, generator, residuals)
     text = has_text.nonzero().squeeze(1)
     text_lum = decoder.text_luminance(glob[text], n_all)
@@ -407,17 +419,39 @@ def _decode_levels(
     by_level = [lg[src].split(sizes) for lg in needed] + [[None] * len(levels)] * (4 - len(needed))
     drawn_by_level = None if drawn is None else [d[order].split(sizes) for d in drawn]
     required, has_text_lv, own_lv = required[src].split(sizes), has_text[order].split(sizes), own_image[order].split(sizes)
+    bg_rgba = None if stacks is None else torch.empty(n, 4, dtype=torch.float64, device=device)  # rendered
     for i, (level, rows) in enumerate(zip(levels, src.split(sizes), strict=True)):
         par = parent[level]
         below = torch.where((par >= 0)[:, None], eff[par.clamp(min=0)], _white(level.numel(), device))
         behind = (par >= 0) & visible[par.clamp(min=0)]
+        text_below = None
+        if stacks is not None:
+            moved = (stacks.over[level] >= 0).nonzero().squeeze(1)
+            if moved.numel():
+                text_below = below.clone()
+                text_below[moved] = stacked_below(bg_rgba, eff, stacks, level[moved])
         classes, eff[level], visible[level] = decoder(
             tuple(parts[i] for parts in by_level), below, has_text_lv[i], required[i], rows, own_lv[i],
-            behind, None if drawn_by_level is None else tuple(d[i] for d in drawn_by_level),
+            behind, None if drawn_by_level is None else tuple(d[i] for d in drawn_by_level), text_below,
         )
         for o, c in zip(out, classes, strict=True):
             o[level] = c
+        if bg_rgba is not None:
+            bg_rgba[level] = rendered_rgba(classes[2], classes[3], decoder.residuals.rows("bg", rows, classes[3]))
     return tuple(out)  # type: ignore[return-value]
+
+
+def _local_stacks(stacks: TextStacks | None, glob: Tensor, local: Tensor | None) -> TextStacks | None:
+    """``stacks`` of the nodes ``glob`` in their local ids (``local``: batch id -> local id; None = same)."""
+    if stacks is None:
+        return None
+    over, chain = stacks.over[glob], stacks.chain[glob]
+    if local is not None:
+        over = torch.where(over >= 0, local[over.clamp(min=0)], -1)
+        chain = torch.where(chain >= 0, local[chain.clamp(min=0)], -1)
+    if not bool((over >= 0).any()):
+        return None
+    return TextStacks(over, chain)
 
 
 def _lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], glob: Tensor, text: Tensor, text_lum: Tensor,
@@ -474,7 +508,7 @@ def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals,
     text = rendered_rgba(t_rgb, t_a, res.rows("text", None, t_a))
     bg = rendered_rgba(b_rgb, b_a, res.rows("bg", None, b_a))
     backdrop = tuple(t.to(t_rgb.device) for t in (backdrop_of(batch) if backdrop is None else backdrop))
-    ratio, _ = tree_contrast(text, bg, *backdrop)
+    ratio, _ = tree_contrast(text, bg, *backdrop, stacks=text_stacks(batch, backdrop))
     required = required_of(batch, level, backdrop, bg[:, 3]).to(t_rgb.device)
     fails = batch.has_text.to(t_rgb.device) & (required > 0) & (ratio < required + MARGIN + 1e-9)
     if not bool(fails.any()):
@@ -489,7 +523,9 @@ class SequenceConstraint:
     """The constraint inside AR's element-by-element loop: step ``i`` decodes element ``i`` of every page.
 
     Elements come in document pre-order, so a parent is final before its children; pages whose
-    order is not parents-first are made legible afterwards by :meth:`finish`.
+    order is not parents-first, and texts seen on a stack that leaves the backdrop forest (the
+    element under them may come later in the document), are made legible afterwards by
+    :meth:`finish`.
     """
 
     def __init__(self, batch: Any, cfg: DecodingConfig, generator: torch.Generator | None = None,
@@ -511,7 +547,7 @@ class SequenceConstraint:
         bsz, length = self.mask.shape
         self.eff = _white(bsz * length, parent.device).reshape(bsz, length, 3).clone()
         self.visible = torch.zeros(bsz, length, dtype=torch.bool, device=parent.device)  # image behind the text
-        self.parents_first = bool((parent < torch.arange(n, device=parent.device)).all())
+        self.parents_first = bool((parent < torch.arange(n, device=parent.device)).all()) and text_stacks(batch) is None
 
     def step(self, i: int, logits: Any) -> Classes:
         """Classes ``[B]`` x 4 for element ``i`` of every page from logits ``[B, K]``."""
@@ -527,7 +563,8 @@ class SequenceConstraint:
         return classes
 
     def finish(self, colors: C) -> C:
-        """Node-aligned final colours; re-checked in tree order unless every parent came first."""
+        """Node-aligned final colours; re-checked in tree order unless every parent came first (and no
+        text is seen on another stack than the forest's)."""
         if self.parents_first:
             return colors
         return enforce_contrast(self.batch, colors, str(self.cfg.contrast), self.residuals.text, self.residuals.bg)

@@ -7,7 +7,8 @@ lack them and get 0 (unknown), i.e. every text counts as normal size for the con
 ``box`` ([left, top, width, height] CSS px, :data:`UNKNOWN_BOX` where absent) and ``behind`` (the
 page-local id of the element painted right below it at its centre, -1 where absent) tell the
 contrast model what lies behind an element on screen; ``bg_layer`` (False where absent) that it
-paints a background image or gradient over its colour.
+paints a background image or gradient over its colour; ``stack`` (``[N, STACK_DEPTH]`` page-local
+ids, -1 padded) the elements painted below a text element at its centre, topmost first.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .colors import ColorFormatError, encode_color
 from .tags import tag_index
 from .webcolor_format import IMG_FEAT_DIM, MAX_ELEMENTS, TEXT_FEAT_DIM, DataValidationError, RawPage
 
-PROCESSING_VERSION = 5  # bump when this conversion changes: caches are rebuilt (2: font size/weight, 3-4: box, behind, 5: bg_layer)
+PROCESSING_VERSION = 6  # bump when this conversion changes: caches are rebuilt (2: font size/weight, 3-4: box, behind, 5: bg_layer, 6: stack)
+STACK_DEPTH = 16  # entries of ``stack`` kept per element (the top of the stack: where a text's backdrop is decided)
 UNKNOWN_BOX = (-1.0, -1.0, -1.0, -1.0)  # ``box`` row of an element without one (official files): width < 0
 
 
@@ -113,6 +115,17 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
     bg_layer = np.array([bool(e.bg_layer) for e in els], dtype=bool)
     if ((behind < -1) | (behind >= n) | (behind == np.arange(n))).any():
         raise DataValidationError(f"page {pid!r}: a 'behind' attribute names no other element of the page")
+    stack = np.full((n, STACK_DEPTH), -1, dtype=np.int64)
+    for i, e in enumerate(els):
+        if e.stack is not None:
+            ids = np.asarray(e.stack, dtype=np.int64).reshape(-1)
+            if ((ids < 0) | (ids >= n) | (ids == i)).any():
+                raise DataValidationError(f"page {pid!r} element {i}: a 'stack' entry names no other element of the page")
+            # an element met twice (a ::before / ::after box painted above other elements is hit
+            # as its element) paints its own background where it is met last, the lowest place
+            last = np.sort(ids.size - 1 - np.unique(ids[::-1], return_index=True)[1])
+            ids = ids[last][:STACK_DEPTH]
+            stack[i, : ids.size] = ids
     child = np.flatnonzero(parents >= 0)
     return Data(
         num_nodes=n,
@@ -135,6 +148,7 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
         box=torch.from_numpy(box),
         behind=torch.from_numpy(behind),
         bg_layer=torch.from_numpy(bg_layer),
+        stack=torch.from_numpy(stack),
         is_test2=torch.tensor([is_test2]),
         page_id=pid,
     )

@@ -52,6 +52,9 @@ class RawElement:
     # the element paints a background-image layer (a url, loaded or not, or a gradient) over its
     # background colour: text seen on it is on no colour a model decides (axe-core: "incomplete")
     bg_layer: bool | None = None
+    # text elements: the elements painted below the text at its box's centre, topmost first
+    # (element ids of the page, its own descendants left out), as axe-core stacks backgrounds there
+    stack: Sequence[int] | None = None
 
 
 @dataclass
@@ -87,6 +90,8 @@ def write_webcolor(h5_path: str | os.PathLike, pages: Iterable[RawPage]) -> int:
                     d.attrs["behind"] = np.int64(el.behind)
                 if el.bg_layer is not None:
                     d.attrs["bg_layer"] = np.bool_(el.bg_layer)
+                if el.stack is not None:
+                    d.attrs["stack"] = np.asarray(el.stack, dtype=np.int64).reshape(-1)
             n += 1
     return n
 
@@ -140,6 +145,7 @@ def read_page(group: h5py.Group) -> RawPage:
                 box=np.asarray(a["box"], dtype=np.float32) if "box" in a else None,
                 behind=int(a["behind"]) if "behind" in a else None,
                 bg_layer=bool(a["bg_layer"]) if "bg_layer" in a else None,
+                stack=[int(v) for v in np.asarray(a["stack"]).reshape(-1)] if "stack" in a else None,
             )
         )
     return RawPage(page_id=page_id, elements=elements)

@@ -140,23 +140,26 @@
     return null;
   }
 
-  // The kept element painted right below each kept one at the centre of its on-screen box (the
-  // point axe-core samples): usually the parent, but not for positioned boxes over a sibling's
-  // background. -1 where unknown (no box in view, or the element is not hit-testable).
+  // The kept elements painted below each kept one at the centre of its on-screen box (the point
+  // axe-core samples), topmost first, its own descendants left out (at most 16): the first is
+  // `behind` (usually the parent, but not for positioned boxes over a sibling's background); a
+  // text element's whole list is its `stack`, the backgrounds axe-core composites under the text.
+  // null where unknown (no box in view, or the element is not hit-testable).
   const finalIndex = new Map(final.map((n, j) => [n.el, j]));
-  function behindOf(n) {
+  function belowOf(n) {
     const r = n.rect;
     const x0 = Math.max(r.left, 0), x1 = Math.min(r.right, window.innerWidth);
     const y0 = Math.max(r.top, 0), y1 = Math.min(r.bottom, window.innerHeight);
-    if (!(x1 > x0 && y1 > y0)) return -1;
+    if (!(x1 > x0 && y1 > y0)) return null;
     const stack = document.elementsFromPoint((x0 + x1) / 2, (y0 + y1) / 2);
     const at = stack.indexOf(n.el);
-    if (at < 0) return -1;
-    for (let k = at + 1; k < stack.length; k++) {
+    if (at < 0) return null;
+    const ids = [];
+    for (let k = at + 1; k < stack.length && ids.length < 16; k++) {
       const j = finalIndex.get(stack[k]);
-      if (j !== undefined && !n.el.contains(stack[k])) return j;
+      if (j !== undefined && !n.el.contains(stack[k])) ids.push(j);
     }
-    return -1;
+    return ids;
   }
 
   const siblingCount = new Map();
@@ -195,6 +198,7 @@
       image = {kind: 'svg', width: Math.max(1, Math.round(n.rect.width)), height: Math.max(1, Math.round(n.rect.height))};
     }
     const r = n.rect;
+    const under = belowOf(n);
     out.push({
       tag: el.localName.toLowerCase(),
       parent,
@@ -210,7 +214,8 @@
       rendered: n.rendered,
       image,
       rect: [r.left, r.top, r.width, r.height].map((v) => Math.round(v * 100) / 100),
-      behind: behindOf(n),
+      behind: under && under.length ? under[0] : -1,
+      stack: pieces.length ? under : null,
     });
   }
   return {

@@ -136,6 +136,7 @@ async def extract_elements(page: Page, page_id: str, origin: str, root: Path, vi
             box=it["rect"],
             behind=it["behind"],
             bg_layer=background_kind(it["background_image"]) != "none",
+            stack=it["stack"] if is_text[i] else None,
         )
         for i, it in enumerate(items)
     ]

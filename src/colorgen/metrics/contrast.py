@@ -6,8 +6,9 @@ opacity or overlapping element intervenes: an element's *effective background* i
 background composited (source-over, alpha) over its parent's effective background, the page
 canvas (white) below the root; its text colour is composited over that in turn. Where the data
 carry what lies behind each element on screen, "its parent" is that element
-(:func:`backdrop_index`). The tree is walked level by level (all nodes of one depth at once),
-never node by node.
+(:func:`backdrop_index`); where they carry the stack under a text's own centre and it leaves the
+forest, the text is seen on that stack (:func:`text_stacks`). The tree is walked level by level
+(all nodes of one depth at once), never node by node.
 
 Colours are float tensors ``[..., 3]`` (RGB 0-255) or ``[..., 4]`` (RGBA, alpha in [0, 1]).
 
@@ -18,6 +19,8 @@ is read as normal size, i.e. the stricter threshold applies (font size 0 = unkno
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -178,29 +181,119 @@ def backdrop_of(batch) -> tuple[Tensor, Tensor]:
     Kept on the batch object for as long as the tensors it was computed from are the ones the
     batch holds: decoding, the re-check after the Upsampler and the audit of one batch all need it.
     """
-    tree = tuple(getattr(batch, k, None) for k in _TREE_KEYS)
-    cached = getattr(batch, "__dict__", {}).get("_backdrop")
+    return _cached(batch, "_backdrop", _TREE_KEYS, _backdrop_of)
+
+
+def _cached(batch, name: str, keys: tuple[str, ...], compute):
+    """``compute(batch)``, kept on the batch object for as long as its tensors ``keys`` are the same."""
+    tree = tuple(getattr(batch, k, None) for k in keys)
+    cached = getattr(batch, "__dict__", {}).get(name)
     if cached is not None and all(a is b for a, b in zip(cached[0], tree, strict=True)):
         return cached[1]
-    out = _backdrop_of(batch)
+    out = compute(batch)
     try:
-        object.__setattr__(batch, "_backdrop", (tree, out))  # beside, not inside, a PyG batch's store
+        object.__setattr__(batch, name, (tree, out))  # beside, not inside, a PyG batch's store
     except (AttributeError, TypeError):  # objects without a __dict__: no cache
         pass
     return out
 
 
+def _to_batch_ids(batch, ids: Tensor) -> Tensor:
+    """Page-local element ids (``-1`` = none; any trailing shape) -> batch node ids."""
+    page = getattr(batch, "batch", None)
+    if page is None or batch.num_nodes == 0:
+        return ids
+    new_page = torch.ones(batch.num_nodes, dtype=torch.bool, device=page.device)
+    new_page[1:] = page[1:] != page[:-1]
+    first = torch.where(new_page, torch.arange(batch.num_nodes, device=page.device), 0).cummax(0).values
+    first = first.to(ids.device).reshape(-1, *([1] * (ids.dim() - 1)))
+    return torch.where(ids >= 0, ids + first, ids)
+
+
 def _backdrop_of(batch) -> tuple[Tensor, Tensor]:
     parent = parent_index(batch.edge_index, batch.num_nodes)
     behind = getattr(batch, "behind", None)
-    if behind is not None:  # page-local ids -> batch ids
-        page = getattr(batch, "batch", None)
-        if page is not None and batch.num_nodes:
-            new_page = torch.ones(batch.num_nodes, dtype=torch.bool, device=page.device)
-            new_page[1:] = page[1:] != page[:-1]
-            first = torch.where(new_page, torch.arange(batch.num_nodes, device=page.device), 0).cummax(0).values
-            behind = torch.where(behind >= 0, behind + first, behind)
+    if behind is not None:
+        behind = _to_batch_ids(batch, behind)
     return backdrop_index(parent, batch.depth, getattr(batch, "box", None), behind)
+
+
+@dataclass(frozen=True)
+class TextStacks:
+    """Text elements seen on another element than their backdrop forest says (batch ids).
+
+    Why: a transparent element hands one backdrop, found at its own centre, to everything in it;
+    a sidebar over several panels hands the same one to all its links, while each link lies on
+    the panel under its own centre, which is where axe-core looks. ``over[i]`` (``-1`` = the
+    forest holds) is the element below text ``i``'s stack of ancestors at its centre, and
+    ``chain[i]`` those ancestors, topmost first (``-1`` padded): the text is seen on its own
+    background over theirs over ``over``'s effective background.
+    """
+
+    over: Tensor  # [N]
+    chain: Tensor  # [N, K]
+
+    def rows(self) -> Tensor:
+        return (self.over >= 0).nonzero().squeeze(1)
+
+
+_STACK_KEYS = ("stack", *_TREE_KEYS)
+
+
+def text_stacks(batch, backdrop: tuple[Tensor, Tensor] | None = None) -> TextStacks | None:
+    """The :class:`TextStacks` of a page or batch from its ``stack`` data; None without any.
+
+    A text is re-seated only where its stack leaves its ancestors for another element than the
+    last of them has in the forest, and where that element and the ancestors lie on shallower
+    levels of the forest than the text (decoding, parents first, has decided them by then).
+    """
+    if getattr(batch, "stack", None) is None or batch.num_nodes == 0:
+        return None
+    out = _cached(batch, "_text_stacks", _STACK_KEYS,
+                  lambda b: _text_stacks(b, backdrop_of(b) if backdrop is None else backdrop))
+    return out
+
+
+def _text_stacks(batch, backdrop: tuple[Tensor, Tensor]) -> TextStacks | None:
+    stack = batch.stack
+    if not bool((stack >= 0).any()):
+        return None
+    stack = _to_batch_ids(batch, stack.to(backdrop[0].device))
+    on, level = backdrop
+    parent = parent_index(batch.edge_index.to(on.device), batch.num_nodes)
+    # is each stack entry an ancestor of its text? Compare with the text's ancestors, climbed
+    # one level per round (all nodes at once)
+    is_anc = torch.zeros(stack.shape, dtype=torch.bool, device=on.device)
+    up = parent.clone()
+    while bool((up >= 0).any()):
+        is_anc |= (stack == up[:, None]) & (up[:, None] >= 0)
+        up = torch.where(up >= 0, parent[up.clamp(min=0)], up)
+    prefix = is_anc.long().cumprod(1).bool()  # the run of ancestors at the top of the stack
+    k = prefix.sum(1)
+    width = stack.size(1)
+    over = torch.where(k < width, stack.gather(1, k.clamp(max=width - 1)[:, None]).squeeze(1), -1)
+    last = stack.gather(1, (k - 1).clamp(min=0)[:, None]).squeeze(1)
+    chain = stack.masked_fill(~prefix, -1)
+    lv = level.to(on.device)
+    ordered = (lv[over.clamp(min=0)] < lv) & ((chain < 0) | (lv[chain.clamp(min=0)] < lv[:, None])).all(1)
+    moved = (k >= 1) & (over >= 0) & (on[last.clamp(min=0)] != over) & ordered
+    if not bool(moved.any()):
+        return None
+    return TextStacks(torch.where(moved, over, -1), chain.masked_fill(~moved[:, None], -1))
+
+
+def stacked_below(bg_rgba: Tensor, eff: Tensor, stacks: TextStacks, rows: Tensor) -> Tensor:
+    """Opaque RGB ``[m, 3]`` below the own backgrounds of the re-seated texts ``rows``: their
+    ancestors' backgrounds at their centre (``bg_rgba``, rendered) composited over the effective
+    background ``eff`` of the element they lie on, bottom first."""
+    seen = eff[stacks.over[rows]].double().clone()
+    chain = stacks.chain[rows]
+    for j in reversed(range(chain.size(1))):
+        c = chain[:, j]
+        m = c >= 0
+        if bool(m.any()):
+            seen[m] = composite(bg_rgba[c[m]].double(), seen[m])
+    return seen
 
 
 def depth_levels(depth: Tensor) -> list[Tensor]:
@@ -280,10 +373,14 @@ def font_of(batch) -> tuple[Tensor, Tensor]:
 
 
 def tree_contrast(
-    text_rgba: Tensor, bg_rgba: Tensor, parent: Tensor, depth: Tensor
+    text_rgba: Tensor, bg_rgba: Tensor, parent: Tensor, depth: Tensor, stacks: TextStacks | None = None
 ) -> tuple[Tensor, Tensor]:
-    """(contrast ratio of every element's text ``[N]``, effective backgrounds ``[N, 3]``)."""
+    """(contrast ratio of every element's text ``[N]``, what each element's text is seen on ``[N, 3]``:
+    its effective background, or for the texts ``stacks`` re-seats, its background over their stack)."""
     eff = effective_backgrounds(bg_rgba, parent, depth)
+    rows = None if stacks is None else stacks.rows()
+    if rows is not None and rows.numel():
+        eff[rows] = composite(bg_rgba[rows].double(), stacked_below(bg_rgba, eff, stacks, rows))
     return text_contrast(text_rgba, eff), eff
 
 
