@@ -74,23 +74,21 @@ def with_fonts(batch: Batch, seed: int, boxes: bool = False) -> Batch:
 
 
 def random_stacks(batch: Batch, g: torch.Generator, width: int = 16) -> torch.Tensor:
-    """Page-local stacks under the text elements: a run of their ancestors (parent first), then
-    any other element of the page; nothing under the other elements."""
+    """Page-local stack tops under the text elements, in the graph's form: a run of their ancestors
+    (parent first), then any element of the page that is not one; nothing elsewhere."""
     parent = parent_index(batch.edge_index, batch.num_nodes)
     stack = torch.full((batch.num_nodes, width), -1, dtype=torch.long)
     for start, end in zip(batch.ptr[:-1].tolist(), batch.ptr[1:].tolist(), strict=True):
         for i in range(start, end):
-            if not bool(batch.has_text[i]):
-                continue
-            ids, up = [], int(parent[i])
-            for _ in range(int(torch.randint(0, 4, (1,), generator=g))):
-                if up < 0:
-                    break
-                ids.append(up)
+            ancestors, up = [], int(parent[i])
+            while up >= 0:
+                ancestors.append(up)
                 up = int(parent[up])
             other = int(torch.randint(start, end, (1,), generator=g))
-            if other != i and other not in ids:
-                ids.append(other)
+            k = int(torch.randint(1, 4, (1,), generator=g))
+            if not bool(batch.has_text[i]) or not ancestors or other == i or other in ancestors:
+                continue
+            ids = [*ancestors[:k], other]
             stack[i, : len(ids)] = torch.tensor(ids, dtype=torch.long) - start
     return stack
 
@@ -184,6 +182,7 @@ def test_a_text_is_seen_on_the_stack_under_its_own_centre() -> None:
     assert backdrop_of(data)[0].tolist() == [-1, 0, 1, 2, 2, 3, 5, 5]
     stacks = text_stacks(data)
     assert stacks.over.tolist() == [-1] * 7 + [4]
+    assert data.stack[7, :3].tolist() == [5, 4, -1]  # the ancestors on top, then the first that is not one
     assert stacks.chain[7, :2].tolist() == [5, -1] and (stacks.chain[:7] == -1).all()
     bg = torch.tensor([[255, 255, 255, 1.0], [0, 0, 0, 0], [0, 0, 0, 0], [14, 12, 14, 1.0],
                        [255, 255, 255, 1.0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], dtype=torch.float64)

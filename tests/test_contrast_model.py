@@ -211,17 +211,25 @@ def test_behind_ids_are_page_local_in_a_batch() -> None:
         page_to_data(bad)
 
 
-def test_a_stack_keeps_each_element_where_it_is_met_last() -> None:
-    """A ::before box painted above other elements is hit as its element: that element's own
-    background lies where it is met last. A stack entry naming no other element is refused."""
+def test_a_stack_is_kept_down_to_the_first_element_that_is_no_ancestor() -> None:
+    """The graph keeps the text's ancestors at the top of its stack and the element below them
+    that is not one; nothing where there is no such element or the stack starts with it. A
+    ::before box painted above other elements is hit as its element: that element's own
+    background lies where it is met last. An entry naming no other element is refused."""
     els = [RawElement(-1, "html", 0, "rgb(255, 255, 255)")] + [
         RawElement(k, "div", 0, "rgba(0, 0, 0, 0)") for k in range(3)]
-    els.append(RawElement(3, "p", 0, "rgba(0, 0, 0, 0)", "rgb(0, 0, 0)", [1.0] * 12, stack=[3, 1, 2, 1, 0]))
-    data = page_to_data(RawPage("p", els))
-    assert data.stack[4, :5].tolist() == [3, 2, 1, 0, -1]
-    els[4].stack = [3, 4]
+    els.append(RawElement(3, "p", 0, "rgba(0, 0, 0, 0)", "rgb(0, 0, 0)", [1.0] * 12))
+    els.append(RawElement(0, "div", 1, "rgb(0, 0, 0)"))
+
+    def top(stack):
+        els[4].stack = stack
+        return page_to_data(RawPage("p", els)).stack[4, :4].tolist()
+
+    assert top([3, 2, 5, 2, 1, 0]) == [3, 5, -1, -1]  # 2 met again below 5: its place is there
+    assert top([3, 2, 1, 0]) == [-1] * 4  # only ancestors
+    assert top([5, 3, 2, 1, 0]) == [-1] * 4  # the element right below is no ancestor: `behind` says it
     with pytest.raises(DataValidationError, match="stack"):
-        page_to_data(RawPage("p", els))
+        top([3, 4])
 
 
 def test_tree_contrast_failing_set() -> None:
@@ -283,7 +291,7 @@ def test_font_and_box_attributes_are_optional_in_the_official_format(tmp_path, f
         assert data.box.tolist() == [[-1.0] * 4, [8.0, 10.5, 300.25, 40.0], [-1.0] * 4]
         assert page.elements[1].behind == 2 and data.behind.tolist() == [-1, 2, -1]
         assert page.elements[2].bg_layer is True and data.bg_layer.tolist() == [False, False, True]
-        assert page.elements[1].stack == [0, 2] and data.stack[1, :3].tolist() == [0, 2, -1]
+        assert page.elements[1].stack == [0, 2] and data.stack[1, :3].tolist() == [0, 2, -1]  # html, then the div
         assert (data.stack[[0, 2]] == -1).all()
     else:  # an official file: no attribute, every text read as normal size (4.5:1 at AA)
         assert page.elements[1].font_size is None and page.elements[1].box is None

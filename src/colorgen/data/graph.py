@@ -8,7 +8,8 @@ lack them and get 0 (unknown), i.e. every text counts as normal size for the con
 page-local id of the element painted right below it at its centre, -1 where absent) tell the
 contrast model what lies behind an element on screen; ``bg_layer`` (False where absent) that it
 paints a background image or gradient over its colour; ``stack`` (``[N, STACK_DEPTH]`` page-local
-ids, -1 padded) the elements painted below a text element at its centre, topmost first.
+ids, -1 padded) the top of the stack painted below a text element at its centre: its ancestors
+there, then the first element that is not one (:func:`_stack_top`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,32 @@ def _feature(page_id: str, i: int, name: str, value, dim: int, pad_from: int | N
     if not np.isfinite(arr).all():
         raise DataValidationError(f"page {page_id!r} element {i}: {name} holds non-finite values")
     return arr
+
+
+def _stack_top(page_id: str, i: int, stack, parents: np.ndarray) -> np.ndarray:
+    """Row ``i`` of the graph's ``stack``: the text's ancestors at the top of its stack, then the
+    first element below them that is not one (where it may lie on another element than its
+    ancestors say), ``STACK_DEPTH`` wide, -1 padded; all -1 where the stack holds no such element
+    or starts with it (the backdrop forest then has the text right).
+
+    Done here, once per page, so the contrast model needs no ancestor search per batch.
+    """
+    ids = np.asarray(stack, dtype=np.int64).reshape(-1)
+    n = parents.size
+    if ((ids < 0) | (ids >= n) | (ids == i)).any():
+        raise DataValidationError(f"page {page_id!r} element {i}: a 'stack' entry names no other element of the page")
+    # an element met twice (a ::before / ::after box painted above other elements is hit as its
+    # element) paints its own background where it is met last, the lowest place
+    ids = ids[np.sort(ids.size - 1 - np.unique(ids[::-1], return_index=True)[1])]
+    ancestors, up = set(), parents[i]
+    while up >= 0:
+        ancestors.add(int(up))
+        up = parents[up]
+    k = next((j for j, v in enumerate(ids.tolist()) if v not in ancestors), ids.size)
+    row = np.full(STACK_DEPTH, -1, dtype=np.int64)
+    if 1 <= k < ids.size and k < STACK_DEPTH:
+        row[: k + 1] = ids[: k + 1]
+    return row
 
 
 def tree_depths(page_id: str, parents: np.ndarray) -> np.ndarray:
@@ -118,14 +145,7 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
     stack = np.full((n, STACK_DEPTH), -1, dtype=np.int64)
     for i, e in enumerate(els):
         if e.stack is not None:
-            ids = np.asarray(e.stack, dtype=np.int64).reshape(-1)
-            if ((ids < 0) | (ids >= n) | (ids == i)).any():
-                raise DataValidationError(f"page {pid!r} element {i}: a 'stack' entry names no other element of the page")
-            # an element met twice (a ::before / ::after box painted above other elements is hit
-            # as its element) paints its own background where it is met last, the lowest place
-            last = np.sort(ids.size - 1 - np.unique(ids[::-1], return_index=True)[1])
-            ids = ids[last][:STACK_DEPTH]
-            stack[i, : ids.size] = ids
+            stack[i] = _stack_top(pid, i, e.stack, parents)
     child = np.flatnonzero(parents >= 0)
     return Data(
         num_nodes=n,

@@ -255,28 +255,18 @@ def text_stacks(batch, backdrop: tuple[Tensor, Tensor] | None = None) -> TextSta
 
 
 def _text_stacks(batch, backdrop: tuple[Tensor, Tensor]) -> TextStacks | None:
-    stack = batch.stack
+    stack = batch.stack  # per text: its ancestors at the top of its stack, then one that is not (graph.py)
     if not bool((stack >= 0).any()):
         return None
-    stack = _to_batch_ids(batch, stack.to(backdrop[0].device))
     on, level = backdrop
-    parent = parent_index(batch.edge_index.to(on.device), batch.num_nodes)
-    # is each stack entry an ancestor of its text? Compare with the text's ancestors, climbed
-    # one level per round (all nodes at once)
-    is_anc = torch.zeros(stack.shape, dtype=torch.bool, device=on.device)
-    up = parent.clone()
-    while bool((up >= 0).any()):
-        is_anc |= (stack == up[:, None]) & (up[:, None] >= 0)
-        up = torch.where(up >= 0, parent[up.clamp(min=0)], up)
-    prefix = is_anc.long().cumprod(1).bool()  # the run of ancestors at the top of the stack
-    k = prefix.sum(1)
-    width = stack.size(1)
-    over = torch.where(k < width, stack.gather(1, k.clamp(max=width - 1)[:, None]).squeeze(1), -1)
+    stack = _to_batch_ids(batch, stack.to(on.device))
+    k = (stack >= 0).sum(1) - 1  # where the element below the ancestors is
+    over = torch.where(k >= 1, stack.gather(1, k.clamp(min=0)[:, None]).squeeze(1), -1)
     last = stack.gather(1, (k - 1).clamp(min=0)[:, None]).squeeze(1)
-    chain = stack.masked_fill(~prefix, -1)
+    chain = stack.masked_fill(torch.arange(stack.size(1), device=on.device)[None, :] >= k[:, None], -1)
     lv = level.to(on.device)
     ordered = (lv[over.clamp(min=0)] < lv) & ((chain < 0) | (lv[chain.clamp(min=0)] < lv[:, None])).all(1)
-    moved = (k >= 1) & (over >= 0) & (on[last.clamp(min=0)] != over) & ordered
+    moved = (over >= 0) & (on[last.clamp(min=0)] != over) & ordered
     if not bool(moved.any()):
         return None
     return TextStacks(torch.where(moved, over, -1), chain.masked_fill(~moved[:, None], -1))
