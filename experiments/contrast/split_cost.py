@@ -1,0 +1,69 @@
+"""Issue 15: the constraint's accuracy cost on each split, beside how much of each split's real text fails AA.
+
+For the table's NAR, CVAE and Stats (mode) (greedy, with the Upsampler, lookahead as the table's
+rows: 2 for NAR and CVAE, 0 for Stats): acc RGB without and with `decoding.contrast=aa` on the
+validation and test pages; and, per split, the share of real text elements whose own page's
+colours (true classes and residuals) fail AA under the contrast model.
+
+Usage (data=webpages, after `make train-all`):
+
+    PYTHONPATH=src python experiments/contrast/split_cost.py > experiments/contrast/split_cost.md
+"""
+from __future__ import annotations
+
+from colorgen.bench.checkout import data_config
+from colorgen.constrained import Residuals, rendered_rgba, required_of
+from colorgen.data.batching import make_loader
+from colorgen.data.dataset import load_split
+from colorgen.decoding import DecodingConfig
+from colorgen.evaluation.generate import generate_split
+from colorgen.evaluation.score import score
+from colorgen.metrics.contrast import backdrop_of, text_stacks, tree_contrast
+from colorgen.training.checkpoint import load_model
+
+ROWS = {"NAR": ("nar", 2.0), "CVAE": ("cvae", 2.0), "Stats (mode)": ("stats", 0.0)}
+
+
+def pages_of(cfg, split: str) -> list:
+    return [*load_split(cfg, "test1"), *load_split(cfg, "test2")] if split == "test" else load_split(cfg, split)
+
+
+def real_failing(pages: list) -> tuple[int, int]:
+    """(text elements, those whose real colours fail AA) of ``pages``."""
+    texts = fails = 0
+    for b in make_loader(pages, 64):
+        res = Residuals(b.text_res, b.bg_res)
+        text = rendered_rgba(b.text_rgb, b.text_alpha, res.rows("text", None, b.text_alpha))
+        bg = rendered_rgba(b.bg_rgb, b.bg_alpha, res.rows("bg", None, b.bg_alpha))
+        backdrop = backdrop_of(b)
+        ratio, _ = tree_contrast(text, bg, *backdrop, stacks=text_stacks(b, backdrop))
+        required = required_of(b, "aa", backdrop, bg[:, 3])
+        texts += int(b.has_text.sum())
+        fails += int((b.has_text & (required > 0) & (ratio < required)).sum())
+    return texts, fails
+
+
+def main() -> None:
+    cfg = data_config(["data=webpages"])
+    up = load_model("checkpoints/webpages/upsampler/best.pt")[0].eval()
+    splits = ("train", "val", "test")
+    print("| split | pages | text elements | real text failing AA |\n|---|---|---|---|")
+    for split in splits:
+        pages = pages_of(cfg, split)
+        texts, fails = real_failing(pages)
+        print(f"| {split} | {len(pages)} | {texts} | {fails} ({100 * fails / texts:.1f} %) |")
+    print("\n| row | val acc RGB | + AA | cost | test acc RGB | + AA | cost |\n|---|---|---|---|---|---|---|")
+    for label, (name, look) in ROWS.items():
+        model = load_model(f"checkpoints/webpages/{name}/best.pt")[0].eval()
+        cells = []
+        for split in ("val", "test"):
+            pages = pages_of(cfg, split)
+            plain = score(generate_split(model, pages, DecodingConfig(), upsampler=up))["acc_rgb"]
+            aa = score(generate_split(model, pages, DecodingConfig(contrast="aa", contrast_lookahead=look),
+                                      upsampler=up))["acc_rgb"]
+            cells += [f"{plain:.4f}", f"{aa:.4f}", f"{plain - aa:+.4f}"]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
