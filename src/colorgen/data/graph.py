@@ -8,7 +8,7 @@ lack them and get 0 (unknown), i.e. every text counts as normal size for the con
 page-local id of the element painted right below it at its centre, -1 where absent) tell the
 contrast model what lies behind an element on screen; ``bg_layer`` (False where absent) that it
 paints a background image or gradient over its colour; ``stack`` (``[N, STACK_DEPTH]`` page-local
-ids, -1 padded) the top of the stack painted below a text element at its centre: its ancestors
+ids, -1 padded) the top of the stack painted below a text element at its first line's centre: its ancestors
 there, then the first element that is not one (:func:`_stack_top`).
 """
 

@@ -52,8 +52,8 @@ class RawElement:
     # the element paints a background-image layer (a url, loaded or not, or a gradient) over its
     # background colour: text seen on it is on no colour a model decides (axe-core: "incomplete")
     bg_layer: bool | None = None
-    # text elements: the elements painted below the text at its box's centre, topmost first
-    # (element ids of the page, its own descendants left out), as axe-core stacks backgrounds there
+    # text elements: the elements painted below the text at its first line box's centre, topmost
+    # first (element ids of the page, its own descendants left out), as axe-core stacks backgrounds there
     stack: Sequence[int] | None = None
 
 

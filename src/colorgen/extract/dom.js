@@ -140,18 +140,17 @@
     return null;
   }
 
-  // The kept elements painted below each kept one at the centre of its on-screen box (the point
-  // axe-core samples), topmost first, its own descendants left out (at most 16): the first is
-  // `behind` (usually the parent, but not for positioned boxes over a sibling's background); a
-  // text element's whole list is its `stack`, the backgrounds axe-core composites under the text.
-  // null where unknown (no box in view, or the element is not hit-testable).
+  // The kept elements painted below a kept one at a point, topmost first, its own descendants
+  // left out (at most 16). At the centre of its on-screen box the first of them is `behind`
+  // (usually the parent, but not for positioned boxes over a sibling's background). A text
+  // element's `stack` is taken where axe-core composites the backgrounds under its text: the
+  // centre of its first line box (axe's getVisibleChildTextRects: the client rects of its own
+  // text nodes, a node whose rects stray outside the element's box left out; the box itself for
+  // text from ::before / ::after). A tall link with its line at the top may lie on another panel
+  // there than at its box's centre. null where unknown (no point in view, or not hit-testable).
   const finalIndex = new Map(final.map((n, j) => [n.el, j]));
-  function belowOf(n) {
-    const r = n.rect;
-    const x0 = Math.max(r.left, 0), x1 = Math.min(r.right, window.innerWidth);
-    const y0 = Math.max(r.top, 0), y1 = Math.min(r.bottom, window.innerHeight);
-    if (!(x1 > x0 && y1 > y0)) return null;
-    const stack = document.elementsFromPoint((x0 + x1) / 2, (y0 + y1) / 2);
+  function stackAt(n, x, y) {
+    const stack = document.elementsFromPoint(x, y);
     const at = stack.indexOf(n.el);
     if (at < 0) return null;
     const ids = [];
@@ -160,6 +159,36 @@
       if (j !== undefined && !n.el.contains(stack[k])) ids.push(j);
     }
     return ids;
+  }
+  function boxCentre(r) {
+    const x0 = Math.max(r.left, 0), x1 = Math.min(r.right, window.innerWidth);
+    const y0 = Math.max(r.top, 0), y1 = Math.min(r.bottom, window.innerHeight);
+    return x1 > x0 && y1 > y0 ? [(x0 + x1) / 2, (y0 + y1) / 2] : null;
+  }
+  function belowOf(n) {
+    const c = boxCentre(n.rect);
+    return c ? stackAt(n, c[0], c[1]) : null;
+  }
+  function firstLineCentre(n) {
+    const r = n.rect;
+    const inBox = (q) => {
+      const x = (q.left + q.right) / 2, y = (q.top + q.bottom) / 2;
+      return x >= r.left && x <= r.right && y >= r.top && y <= r.bottom;
+    };
+    for (const c of n.el.childNodes) {
+      if (c.nodeType !== 3 || !c.nodeValue.trim()) continue;
+      const range = document.createRange();
+      range.selectNodeContents(c);
+      const rects = Array.from(range.getClientRects());
+      if (rects.some((q) => !inBox(q))) continue;
+      const line = rects.find((q) => q.width >= 1 && q.height >= 1);
+      if (line) return boxCentre(line);
+    }
+    return boxCentre(r);
+  }
+  function textStackOf(n) {
+    const c = firstLineCentre(n);
+    return c ? stackAt(n, c[0], c[1]) : null;
   }
 
   const siblingCount = new Map();
@@ -215,7 +244,7 @@
       image,
       rect: [r.left, r.top, r.width, r.height].map((v) => Math.round(v * 100) / 100),
       behind: under && under.length ? under[0] : -1,
-      stack: pieces.length ? under : null,
+      stack: pieces.length ? textStackOf(n) : null,
     });
   }
   return {

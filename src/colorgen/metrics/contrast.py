@@ -6,7 +6,7 @@ opacity or overlapping element intervenes: an element's *effective background* i
 background composited (source-over, alpha) over its parent's effective background, the page
 canvas (white) below the root; its text colour is composited over that in turn. Where the data
 carry what lies behind each element on screen, "its parent" is that element
-(:func:`backdrop_index`); where they carry the stack under a text's own centre and it leaves the
+(:func:`backdrop_index`); where they carry the stack under a text's own first line and it leaves the
 forest, the text is seen on that stack (:func:`text_stacks`). The tree is walked level by level
 (all nodes of one depth at once), never node by node.
 
@@ -224,8 +224,8 @@ class TextStacks:
 
     Why: a transparent element hands one backdrop, found at its own centre, to everything in it;
     a sidebar over several panels hands the same one to all its links, while each link lies on
-    the panel under its own centre, which is where axe-core looks. ``over[i]`` (``-1`` = the
-    forest holds) is the element below text ``i``'s stack of ancestors at its centre, and
+    the panel under its own text, which is where axe-core looks. ``over[i]`` (``-1`` = the
+    forest holds) is the element below text ``i``'s stack of ancestors at its first line's centre, and
     ``chain[i]`` those ancestors, topmost first (``-1`` padded): the text is seen on its own
     background over theirs over ``over``'s effective background.
     """
