@@ -26,7 +26,7 @@ KEYS = ("acc_rgb", "fcd_bg", "fcd_text")
 
 def main(draws: int, out: str) -> None:
     cfg = data_config(["data=webpages"])
-    test = [*load_split(cfg, "test1"), *load_split(cfg, "test2")]
+    test = load_split(cfg, "test")  # test1 then test2
     model = load_model("checkpoints/webpages/ar/best.pt")[0].eval()
     up = load_model("checkpoints/webpages/upsampler/best.pt")[0].eval()
     runs = {"plain": DecodingConfig(top_p=0.9), "aa": DecodingConfig(top_p=0.9, contrast="aa")}

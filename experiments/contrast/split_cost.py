@@ -24,10 +24,6 @@ from colorgen.training.checkpoint import load_model
 ROWS = {"NAR": ("nar", 2.0), "CVAE": ("cvae", 2.0), "Stats (mode)": ("stats", 0.0)}
 
 
-def pages_of(cfg, split: str) -> list:
-    return [*load_split(cfg, "test1"), *load_split(cfg, "test2")] if split == "test" else load_split(cfg, split)
-
-
 def real_failing(pages: list) -> tuple[int, int]:
     """(text elements, those whose real colours fail AA) of ``pages``."""
     texts = fails = 0
@@ -49,7 +45,7 @@ def main() -> None:
     splits = ("train", "val", "test")
     print("| split | pages | text elements | real text failing AA |\n|---|---|---|---|")
     for split in splits:
-        pages = pages_of(cfg, split)
+        pages = load_split(cfg, split)
         texts, fails = real_failing(pages)
         print(f"| {split} | {len(pages)} | {texts} | {fails} ({100 * fails / texts:.1f} %) |")
     print("\n| row | val acc RGB | + AA | cost | test acc RGB | + AA | cost |\n|---|---|---|---|---|---|---|")
@@ -57,7 +53,7 @@ def main() -> None:
         model = load_model(f"checkpoints/webpages/{name}/best.pt")[0].eval()
         cells = []
         for split in ("val", "test"):
-            pages = pages_of(cfg, split)
+            pages = load_split(cfg, split)
             plain = score(generate_split(model, pages, DecodingConfig(), upsampler=up))["acc_rgb"]
             aa = score(generate_split(model, pages, DecodingConfig(contrast="aa", contrast_lookahead=look),
                                       upsampler=up))["acc_rgb"]
