@@ -7,7 +7,7 @@ colours (true classes and residuals) fail AA under the contrast model.
 
 Usage (data=webpages, after `make train-all`):
 
-    PYTHONPATH=src python experiments/contrast/split_cost.py > experiments/contrast/split_cost.md
+    PYTHONPATH=src python experiments/contrast/split_cost.py
 """
 from __future__ import annotations
 
