@@ -26,6 +26,8 @@ from colorgen.metrics.contrast import (
     composite,
     failing,
     large_text,
+    paint_opacity,
+    painted,
     parent_index,
     required_ratio,
     text_contrast,
@@ -106,10 +108,13 @@ def random_logits(n: int, seed: int, sparse: bool = False) -> tuple[torch.Tensor
 
 
 def image_visible(batch: Batch, colors, bg_res=None) -> torch.Tensor:
-    """Elements whose text is seen over a background image, through the rendered backgrounds."""
+    """Elements whose text is seen over a background image, through the rendered backgrounds
+    (at their CSS opacity)."""
     b_a = colors[3]
     bres = default_res(b_a) if bg_res is None else bg_res.double()
-    return under_background_image(background_image(batch), *backdrop_of(batch), alpha_value(b_a, bres))
+    factors = paint_opacity(batch)
+    alpha = alpha_value(b_a, bres) * (1.0 if factors is None else factors[0])
+    return under_background_image(background_image(batch), *backdrop_of(batch), alpha)
 
 
 def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> torch.Tensor:
@@ -118,8 +123,7 @@ def violations(batch: Batch, colors, level: str, text_res=None, bg_res=None) -> 
     t_rgb, t_a, b_rgb, b_a = colors
     tres = default_res(t_a) if text_res is None else text_res.double()
     bres = default_res(b_a) if bg_res is None else bg_res.double()
-    text = rendered_rgba(t_rgb, t_a, tres)
-    bg = rendered_rgba(b_rgb, b_a, bres)
+    text, bg = painted(batch, rendered_rgba(t_rgb, t_a, tres), rendered_rgba(b_rgb, b_a, bres))
     ratio, _ = tree_contrast(text, bg, *backdrop_of(batch), stacks=text_stacks(batch))
     required = required_ratio(level, large_text(batch.font_size, batch.font_weight))
     judged = ~image_visible(batch, colors, bg_res)
@@ -229,6 +233,37 @@ def test_decoding_makes_a_text_legible_on_the_stack_under_it(ar: bool) -> None:
     assert got[False][0][6:].tolist() == [white, white]
     assert not bool(violations(judged, got[True], "aa").any())
     assert violations(judged, got[False], "aa").nonzero().squeeze(1).tolist() == [7]
+
+
+def with_opacity_of_css(batch: Batch, seed: int) -> Batch:
+    """Random CSS opacity on a third of the backgrounds (0.1-0.9) and of the texts (0.8-0.95: text
+    much fainter than that can meet no ratio, whatever its colour: black at 50 % on white is 3.95:1)."""
+    g = torch.Generator().manual_seed(seed)
+    n = batch.num_nodes
+    some = torch.rand(n, generator=g) < 0.3
+    batch.opacity = torch.where(some, 0.1 + 0.8 * torch.rand(n, generator=g), torch.ones(n))
+    some = torch.rand(n, generator=g) < 0.3
+    batch.text_opacity = torch.where(some, 0.8 + 0.15 * torch.rand(n, generator=g), torch.ones(n))
+    return batch
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_css_opacity_is_judged_as_axe_core_paints_it(seed: int) -> None:
+    """Backgrounds at their element's opacity, text at its own and its ancestors': every generator
+    and decoding rule leaves no failing pair, where the same decoding blind to opacity does."""
+    batch = with_opacity_of_css(with_fonts(mixed_batch(seed=seed), seed, boxes=seed == 1), seed)
+    blind = batch.clone()
+    del blind.opacity, blind.text_opacity
+    logits = random_logits(batch.num_nodes, seed)
+    for cfg in (DecodingConfig(contrast="aa"), DecodingConfig(top_p=0.9, contrast="aa")):
+        colors = decode_tree(batch, logits, cfg, torch.Generator().manual_seed(seed))
+        assert not bool(violations(batch, colors, "aa").any())
+        unaware = decode_tree(blind, logits, cfg, torch.Generator().manual_seed(seed))
+        assert bool(violations(batch, unaware, "aa").any()) and not bool(violations(blind, unaware, "aa").any())
+    plain = Colors(*(lg.argmax(-1) for lg in logits))
+    assert not bool(violations(batch, enforce_contrast(batch, plain, "aa"), "aa").any())
+    ar = MODELS["ar"].generate(batch, DecodingConfig(contrast="aa"), torch.Generator().manual_seed(0))
+    assert not bool(violations(batch, ar, "aa").any())
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -47,6 +47,9 @@ FIXTURE = """<!doctype html><html><head><meta name="viewport" content="width=dev
     <a style="display:block;line-height:20px;padding-bottom:40px;color:#fff">line on the dark: passes</a>
   </nav>
 </div>
+<p style="color:#000;opacity:0.5">black at 50 % opacity on white: 3.95, fails</p>
+<div style="background:#fff;opacity:0.6"><p style="color:#000">black in a 60 % opaque box: 5.7, passes</p></div>
+<div style="background:#0e0c0e"><div style="opacity:0.45"><p style="color:#bbb">grey in a faded box on dark: 2.9, fails</p></div></div>
 <p>end</p>
 </body></html>"""
 
@@ -88,6 +91,14 @@ def test_model_and_axe_agree_on_every_element_both_judge(tmp_path) -> None:
     assert [c["text"][:40] for c in unstacked.axe_only] == ["white link of a clear sidebar on the lig"]
     assert [c["text"] for c in unstacked.model_only] == ["line on the dark: passes"]
     data.stack = stack
+    # three texts lie under CSS opacity: blind to it, the model passes the faded black and grey
+    # (21:1, 10:1) and judges the boxed black as axe does either way
+    opacity = data.opacity, data.text_opacity
+    del data.opacity, data.text_opacity
+    unfaded = compare(data, nodes, "aa", ex.extras)
+    assert unfaded.both_judge == agreement.both_judge and unfaded.agree == agreement.agree - 2
+    assert sorted(c["text"][:12] for c in unfaded.axe_only) == ["black at 50 ", "grey in a fa"]
+    data.opacity, data.text_opacity = opacity
     del data.box, data.behind
     blind = compare(data, nodes, "aa", ex.extras)
     assert blind.both_judge == agreement.both_judge and blind.agree == agreement.agree - 2

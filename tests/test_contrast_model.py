@@ -26,6 +26,8 @@ from colorgen.metrics.contrast import (
     effective_backgrounds,
     failing,
     large_text,
+    paint_opacity,
+    painted,
     parent_index,
     relative_luminance,
     required_ratio,
@@ -274,8 +276,11 @@ def _page(font: bool) -> RawPage:
                    font_size=32.0 if font else None, font_weight=700 if font else None,
                    box=[8.0, 10.5, 300.25, 40.0] if font else None, behind=2 if font else None,
                    stack=[0, 2] if font else None),
-        RawElement(0, "div", 1, "rgba(0, 0, 0, 0)", bg_layer=True if font else None),
+        RawElement(0, "div", 1, "rgba(0, 0, 0, 0)", bg_layer=True if font else None,
+                   opacity=0.25 if font else None),
     ]
+    if font:
+        els[1].opacity, els[1].text_opacity = 1.0, 0.5
     return RawPage("p", els)
 
 
@@ -293,12 +298,16 @@ def test_font_and_box_attributes_are_optional_in_the_official_format(tmp_path, f
         assert page.elements[2].bg_layer is True and data.bg_layer.tolist() == [False, False, True]
         assert page.elements[1].stack == [0, 2] and data.stack[1, :3].tolist() == [0, 2, -1]  # html, then the div
         assert (data.stack[[0, 2]] == -1).all()
+        assert page.elements[2].opacity == 0.25 and page.elements[1].text_opacity == 0.5
+        assert data.opacity.tolist() == [1.0, 1.0, 0.25] and data.text_opacity.tolist() == [1.0, 0.5, 1.0]
     else:  # an official file: no attribute, every text read as normal size (4.5:1 at AA)
         assert page.elements[1].font_size is None and page.elements[1].box is None
         assert data.font_size.tolist() == [0.0] * 3
         assert (data.box == -1).all() and (data.behind == -1).all()
         assert page.elements[2].bg_layer is None and not data.bg_layer.any()
         assert page.elements[1].stack is None and (data.stack == -1).all()
+        assert page.elements[2].opacity is None and (data.opacity == 1).all() and (data.text_opacity == 1).all()
+        assert paint_opacity(data) is None  # everything opaque, as the official files imply
     batch = Batch.from_data_list([data, data])
     large = large_text(batch.font_size, batch.font_weight)
     assert large.tolist() == [False, font, False] * 2
@@ -324,3 +333,28 @@ def test_a_link_overflowing_its_item_by_its_padding_still_lies_on_it() -> None:
     # a box found at the centre that holds only a sliver of the element is still widened
     box[3] = torch.tensor([77, 283, 42, 5])
     assert backdrop_index(parent, depth, box, behind)[0].tolist()[4] == 2  # the bar
+
+
+def test_css_opacity_fades_backgrounds_by_their_own_and_text_by_every_enclosing_one() -> None:
+    """axe-core's reading: a background's alpha times its element's opacity, a text's alpha times
+    the product over its element and ancestors. A faded opaque box no longer hides the image below
+    it, and a text at 50 % turns black on white into 3.95:1."""
+    page = RawPage("p", [
+        RawElement(-1, "html", 0, "rgb(255, 255, 255)", bg_layer=True, opacity=1.0),
+        RawElement(0, "div", 0, "rgb(0, 0, 0)", opacity=0.25),
+        RawElement(1, "p", 0, "rgba(0, 0, 0, 0)", "rgb(255, 255, 255)", [1.0] * 12, opacity=1.0, text_opacity=0.25),
+        RawElement(0, "p", 1, "rgba(0, 0, 0, 0)", "rgb(0, 0, 0)", [1.0] * 12, opacity=0.5, text_opacity=0.5),
+    ])
+    data = page_to_data(page)
+    text = torch.tensor([[0, 0, 0, 0], [0, 0, 0, 0], [255, 255, 255, 1], [0, 0, 0, 1]], dtype=torch.float64)
+    bg = torch.tensor([[255, 255, 255, 1], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]], dtype=torch.float64)
+    t, b = painted(data, text, bg)
+    assert b[:, 3].tolist() == [1.0, 0.25, 0.0, 0.0] and t[:, 3].tolist() == [0.0, 0.0, 0.25, 0.5]
+    ratio, _ = tree_contrast(t, b, *backdrop_of(data))
+    assert float(ratio[3]) == pytest.approx(3.95, abs=0.01)  # #808080 on white
+    from colorgen.constrained import required_of
+
+    assert required_of(data, "aa", bg_alpha=b[:, 3]).tolist() == [0.0, 0.0, 0.0, 0.0]  # the image shows through
+    assert required_of(data, "aa", bg_alpha=bg[:, 3])[2] > 0  # blind to opacity: the box hides it
+    with pytest.raises(DataValidationError, match="opacity"):
+        page_to_data(RawPage("q", [RawElement(-1, "html", 0, "rgb(255, 255, 255)", opacity=1.5)]))

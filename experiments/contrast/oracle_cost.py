@@ -29,7 +29,14 @@ from colorgen.data.dataset import load_split
 from colorgen.decoding import DecodingConfig
 from colorgen.evaluation.generate import Generated
 from colorgen.metrics.classification import concat_text_bg
-from colorgen.metrics.contrast import backdrop_of, failing, srgb_to_lab, text_stacks, tree_contrast
+from colorgen.metrics.contrast import (
+    backdrop_of,
+    failing,
+    painted,
+    srgb_to_lab,
+    text_stacks,
+    tree_contrast,
+)
 
 
 def oracle_logits(batch) -> tuple[torch.Tensor, ...]:
@@ -44,8 +51,8 @@ def oracle_logits(batch) -> tuple[torch.Tensor, ...]:
 
 def real_text_fails(batch) -> torch.Tensor:
     """[N] bool: text elements whose real colours (classes + stored residuals) fail AA."""
-    text = rendered_rgba(batch.text_rgb, batch.text_alpha, batch.text_res.double())
-    bg = rendered_rgba(batch.bg_rgb, batch.bg_alpha, batch.bg_res.double())
+    text, bg = painted(batch, rendered_rgba(batch.text_rgb, batch.text_alpha, batch.text_res.double()),
+                       rendered_rgba(batch.bg_rgb, batch.bg_alpha, batch.bg_res.double()))
     backdrop = backdrop_of(batch)
     ratio, _ = tree_contrast(text, bg, *backdrop, stacks=text_stacks(batch, backdrop))
     return failing(ratio, required_of(batch, "aa", backdrop, bg_alpha=bg[:, 3]), batch.has_text)

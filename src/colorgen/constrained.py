@@ -34,6 +34,10 @@ decided while decoding, parents first, with the rule of
 carries one, or its parent sees one and ``i``'s rendered background alpha is below 1. An opaque
 background between the image and the text hides it, so that text is constrained as usual.
 
+CSS opacity, where the data record it, fades colours as axe-core reads it
+(:func:`colorgen.metrics.contrast.paint_opacity`): a background's alpha times its element's
+opacity, a text's times its own and its ancestors'; so a faded opaque box shows the image below it.
+
 The ratio needed is ``required + MARGIN``: axe-core passes only ratios strictly above the
 threshold, and a small margin absorbs the browser's alpha serialisation.
 """
@@ -58,6 +62,8 @@ from colorgen.metrics.contrast import (
     depth_levels,
     font_of,
     large_text,
+    paint_opacity,
+    painted,
     relative_luminance,
     required_ratio,
     srgb_to_lab,
@@ -65,6 +71,7 @@ from colorgen.metrics.contrast import (
     text_stacks,
     tree_contrast,
     under_background_image,
+    with_opacity,
 )
 
 MARGIN = 0.01
@@ -170,6 +177,8 @@ class NodeDecoder:
             raise ValueError("NodeDecoder needs a contrast level (decoding.contrast = aa / aaa)")
         self.cfg, self.generator = cfg, generator
         self.residuals = residuals or Residuals()
+        # (background, text) CSS opacity factors, aligned like the residuals (metrics.contrast.paint_opacity)
+        self.opacity: tuple[Tensor, Tensor] | None = None
         self.text_lum: tuple[Tensor, Tensor] | None = None  # (node -> row, palette_luminance rows), see text_luminance
 
     def text_luminance(self, text_nodes: Tensor, num_nodes: int) -> Tensor:
@@ -181,6 +190,13 @@ class NodeDecoder:
         slot[text_nodes] = torch.arange(text_nodes.numel(), device=text_nodes.device)
         self.text_lum = (slot, lum)
         return lum
+
+    def _opacity(self, which: int, rows: Tensor | None) -> Tensor | None:
+        """Opacity factors of the rows' backgrounds (``which`` 0) or texts (1); None = all opaque."""
+        if self.opacity is None:
+            return None
+        factor = self.opacity[which]
+        return factor if rows is None else factor[rows]
 
     def _kept_luminance(self, rows: Tensor | None) -> Tensor | None:
         if self.text_lum is None or rows is None:
@@ -213,11 +229,12 @@ class NodeDecoder:
             ba = sample(lg_bg_alpha, self.cfg, g)
             bc = sample(lg_bg_rgb, self.cfg, g)
         bres = self.residuals.rows("bg", rows, ba)
-        own = rendered_rgba(bc, ba, bres)
+        bg_op = self._opacity(0, rows)
+        own = with_opacity(rendered_rgba(bc, ba, bres), bg_op)
         eff = composite(own, below.double())
         text_below = below if text_below is None else text_below
         seen = eff if text_below is below else composite(own, text_below.double())  # what the text is seen on
-        visible = _image_visible(own_image, image_behind, alpha_value(ba, bres))
+        visible = _image_visible(own_image, image_behind, own[:, 3])
         tc = torch.zeros_like(bc)
         plain = (~has_text).nonzero().squeeze(1)
         tc[plain] = drawn[0][plain] if drawn is not None else sample(lg_text_rgb[plain], self.cfg, g)
@@ -229,27 +246,32 @@ class NodeDecoder:
         ta_t = ta[t].clone()
         tres = self.residuals.rows("text", t_rows, ta_t)
         t_lum = self._kept_luminance(t_rows)
-        ratio = _ratios(alpha_value(ta_t, tres), seen[t], tres, t_lum)
+        text_op = self._opacity(1, rows)
+        t_op = None if text_op is None else text_op[t]
+
+        def text_alpha(sel: Tensor | None = None) -> Tensor:  # painted alpha of the text rows (``sel`` of them)
+            a = alpha_value(ta_t, tres) if sel is None else alpha_value(ta_t[sel], tres[sel])
+            return a if t_op is None else a * (t_op if sel is None else t_op[sel])
+
+        ratio = _ratios(text_alpha(), seen[t], tres, t_lum)
         none = ~(ratio >= need[:, None]).any(1)
         if bool(none.any()):  # 1. the drawn alpha is too faint for any colour: opaque text
             ta_t[none] = OPAQUE
             tres = self.residuals.rows("text", t_rows, ta_t)
-            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), seen[t[none]], tres[none],
-                                  None if t_lum is None else t_lum[none])
+            ratio[none] = _ratios(text_alpha(none), seen[t[none]], tres[none], None if t_lum is None else t_lum[none])
             none = ~(ratio >= need[:, None]).any(1)
         if bool(none.any()):  # 2. no text colour can work here: change the element's background
             fix = t[none]
             new_bc, new_ba = self._legible_background(
-                seen[fix], text_below[fix].double(), rgb_palette(tres[none]), alpha_value(ta_t[none], tres[none]),
-                need[none], None if rows is None else rows[fix],
+                seen[fix], text_below[fix].double(), rgb_palette(tres[none]), text_alpha(none),
+                need[none], None if rows is None else rows[fix], None if bg_op is None else bg_op[fix],
             )
             bc[fix], ba[fix] = new_bc, new_ba
             bres = self.residuals.rows("bg", rows, ba)
-            own = rendered_rgba(bc, ba, bres)
+            own = with_opacity(rendered_rgba(bc, ba, bres), bg_op)
             eff = composite(own, below.double())
             seen = eff if text_below is below else composite(own, text_below.double())
-            ratio[none] = _ratios(alpha_value(ta_t[none], tres[none]), seen[fix], tres[none],
-                                  None if t_lum is None else t_lum[none])
+            ratio[none] = _ratios(text_alpha(none), seen[fix], tres[none], None if t_lum is None else t_lum[none])
         legible = ratio >= need[:, None]
         masked = lg_text_rgb[t].masked_fill(~legible, float("-inf"))
         if self.cfg.greedy:  # the best class, and whether it is a legible one the model allows
@@ -272,15 +294,17 @@ class NodeDecoder:
 
     def _legible_background(
         self, seen: Tensor, below: Tensor, text_pal: Tensor, text_alpha: Tensor, need: Tensor, rows: Tensor | None,
+        opacity: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Opaque background classes nearest in CIELAB to ``seen`` (the effective background the model's
         classes give: a transparent one is its backdrop, not the black it is written as) against
         which the darkest or the lightest text colour reaches ``need`` (or, failing that, the most
-        contrasting one)."""
+        contrasting one); ``opacity``: the rows' background opacity factors (None: opaque)."""
         ba = torch.full((seen.size(0),), OPAQUE, dtype=torch.long, device=seen.device)
         res = self.residuals.rows("bg", rows, ba)
         bg_pal = rgb_palette(res)  # [k, 512, 3]
-        alpha = alpha_value(ba, res)[:, None, None].expand(-1, bg_pal.size(1), 1)
+        alpha = alpha_value(ba, res) * (1.0 if opacity is None else opacity.double())
+        alpha = alpha[:, None, None].expand(-1, bg_pal.size(1), 1)
         eff = composite(torch.cat([bg_pal, alpha], -1), below[:, None, :])  # [k, 512, 3]
         lum = relative_luminance(text_pal)  # [k, 512]
         extremes = torch.stack([lum.argmin(1), lum.argmax(1)], 1)  # darkest, lightest
@@ -400,6 +424,8 @@ def _decode_levels(
     n = glob.numel()
     stacks = _local_stacks(text_stacks(batch, full), glob, None if nodes is None else local)
     decoder = NodeDecoder(cfg, generator, residuals)
+    opacity = paint_opacity(batch)
+    decoder.opacity = None if opacity is None else tuple(f.to(device) for f in opacity)
     text = has_text.nonzero().squeeze(1)
     text_lum = decoder.text_luminance(glob[text], n_all)
     if cfg.greedy:
@@ -437,7 +463,8 @@ def _decode_levels(
         for o, c in zip(out, classes, strict=True):
             o[level] = c
         if bg_rgba is not None:
-            bg_rgba[level] = rendered_rgba(classes[2], classes[3], decoder.residuals.rows("bg", rows, classes[3]))
+            bg_rgba[level] = with_opacity(rendered_rgba(classes[2], classes[3], decoder.residuals.rows("bg", rows, classes[3])),
+                                          decoder._opacity(0, rows))
     return tuple(out)  # type: ignore[return-value]
 
 
@@ -462,9 +489,12 @@ def _lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], glob: T
     from colorgen.lookahead import lookahead_backgrounds
 
     device = logits[0].device
+    opacity = paint_opacity(batch)
+    bg_op = None if opacity is None else opacity[0].to(device)
 
     def bg_rgba_of(rows: Tensor, rgb: Tensor, alpha: Tensor) -> Tensor:
-        return rendered_rgba(rgb, alpha, residuals.rows("bg", glob[rows], alpha))
+        rgba = rendered_rgba(rgb, alpha, residuals.rows("bg", glob[rows], alpha))
+        return with_opacity(rgba, None if bg_op is None else bg_op[glob[rows]])
 
     required = required_of(batch, str(cfg.contrast), full_backdrop).to(device)[glob[text]]  # conservative image rule
     canvas = torch.tensor(CANVAS, dtype=torch.float64, device=device)
@@ -505,8 +535,8 @@ def _pages_failing(batch: Any, colors: Any, level: str, res: Residuals,
     one that decoding would leave unchanged; pages decode independently, so only these need it.
     """
     t_rgb, t_a, b_rgb, b_a = colors[:4]
-    text = rendered_rgba(t_rgb, t_a, res.rows("text", None, t_a))
-    bg = rendered_rgba(b_rgb, b_a, res.rows("bg", None, b_a))
+    text, bg = painted(batch, rendered_rgba(t_rgb, t_a, res.rows("text", None, t_a)),
+                       rendered_rgba(b_rgb, b_a, res.rows("bg", None, b_a)))
     backdrop = tuple(t.to(t_rgb.device) for t in (backdrop_of(batch) if backdrop is None else backdrop))
     ratio, _ = tree_contrast(text, bg, *backdrop, stacks=text_stacks(batch, backdrop))
     required = required_of(batch, level, backdrop, bg[:, 3]).to(t_rgb.device)
@@ -544,6 +574,8 @@ class SequenceConstraint:
         dense = Residuals(*(None if r is None else to_dense(batch, r)[0] for r in (res.text, res.bg)))
         self.decoder = NodeDecoder(cfg, generator, None)
         self.residuals, self.dense_res = res, dense
+        opacity = paint_opacity(batch)
+        self.dense_opacity = None if opacity is None else tuple(to_dense(batch, f, fill_value=1.0)[0] for f in opacity)
         bsz, length = self.mask.shape
         self.eff = _white(bsz * length, parent.device).reshape(bsz, length, 3).clone()
         self.visible = torch.zeros(bsz, length, dtype=torch.bool, device=parent.device)  # image behind the text
@@ -557,6 +589,8 @@ class SequenceConstraint:
         below = torch.where((par >= 0)[:, None], self.eff[b, par.clamp(min=0)], _white(bsz, par.device))
         behind = (par >= 0) & self.visible[b, par.clamp(min=0)]
         self.decoder.residuals = Residuals(*(None if r is None else r[:, i] for r in (self.dense_res.text, self.dense_res.bg)))
+        if self.dense_opacity is not None:
+            self.decoder.opacity = (self.dense_opacity[0][:, i], self.dense_opacity[1][:, i])
         classes, self.eff[:, i], self.visible[:, i] = self.decoder(
             tuple(logits), below, self.has_text[:, i], self.required[:, i], None, self.own_image[:, i], behind
         )

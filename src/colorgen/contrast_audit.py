@@ -21,7 +21,7 @@ from colorgen.constrained import required_of
 from colorgen.data.colors import parse_color
 from colorgen.data.graph import page_to_data
 from colorgen.data.webcolor_format import RawPage
-from colorgen.metrics.contrast import backdrop_of, failing, text_stacks, tree_contrast
+from colorgen.metrics.contrast import backdrop_of, failing, painted, text_stacks, tree_contrast
 from colorgen.render.contrast import axe_script, inject_axe
 
 # results of every type (violations, passes, incomplete) mapped back to element ids; axe runs
@@ -73,11 +73,11 @@ class Agreement:
 
 def model_verdict(data: Data, level: str = "aa") -> tuple[torch.Tensor, torch.Tensor]:
     """(contrast ratio ``[N]``, failing ``[N]`` bool) of a page's own colours under the model."""
-    raw = data.raw_colors  # [N, 2, 4] text / background RGBA (alpha in [0, 1])
+    text, bg = painted(data, data.raw_colors[:, 0], data.raw_colors[:, 1])  # RGBA, alpha in [0, 1]
     backdrop = backdrop_of(data)
-    ratio, _ = tree_contrast(raw[:, 0], raw[:, 1], *backdrop, stacks=text_stacks(data, backdrop))
+    ratio, _ = tree_contrast(text, bg, *backdrop, stacks=text_stacks(data, backdrop))
     # an opaque background hides the images above it, as in decoding (colorgen.constrained)
-    return ratio, failing(ratio, required_of(data, level, backdrop, bg_alpha=raw[:, 1, 3]), data.has_text)
+    return ratio, failing(ratio, required_of(data, level, backdrop, bg_alpha=bg[:, 3]), data.has_text)
 
 
 def page_data(page: RawPage) -> Data:

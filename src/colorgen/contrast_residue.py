@@ -42,7 +42,7 @@ from colorgen.data.webcolor_format import MAX_ELEMENTS, RawPage, read_pages
 from colorgen.evaluation.generate import Generated
 from colorgen.evaluation.runs import page_files
 from colorgen.io import write_atomic, write_json
-from colorgen.metrics.contrast import backdrop_of, composite, text_stacks, tree_contrast
+from colorgen.metrics.contrast import backdrop_of, composite, painted, text_stacks, tree_contrast
 from colorgen.render.contrast import FIRST_SCREEN_JS, axe_version
 from colorgen.render.recolor import PageColors, default_residuals, page_css, render_key, split_pages
 from colorgen.render.screenshots import set_colors_css
@@ -119,9 +119,10 @@ def page_verdict(page: RawPage, colors: PageColors, level: str = "aa") -> PageVe
     data.raw_colors = torch.from_numpy(np.stack([text, bg], 1))
     ratio, fails = model_verdict(data, level)
     backdrop = backdrop_of(data)
-    required = required_of(data, level, backdrop, bg_alpha=data.raw_colors[:, 1, 3])
-    _, eff = tree_contrast(data.raw_colors[:, 0], data.raw_colors[:, 1], *backdrop, stacks=text_stacks(data, backdrop))
-    fg = composite(data.raw_colors[:, 0], eff)
+    text, bg = painted(data, data.raw_colors[:, 0], data.raw_colors[:, 1])
+    required = required_of(data, level, backdrop, bg_alpha=bg[:, 3])
+    _, eff = tree_contrast(text, bg, *backdrop, stacks=text_stacks(data, backdrop))
+    fg = composite(text, eff)
     return PageVerdict(data.has_text.numpy(), ratio.numpy(), fails.numpy(), required.numpy(),
                        fg.round().numpy(), eff.round().numpy())
 

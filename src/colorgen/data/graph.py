@@ -9,7 +9,8 @@ page-local id of the element painted right below it at its centre, -1 where abse
 contrast model what lies behind an element on screen; ``bg_layer`` (False where absent) that it
 paints a background image or gradient over its colour; ``stack`` (``[N, STACK_DEPTH]`` page-local
 ids, -1 padded) the top of the stack painted below a text element at its first line's centre: its ancestors
-there, then the first element that is not one (:func:`_stack_top`).
+there, then the first element that is not one (:func:`_stack_top`); ``opacity`` / ``text_opacity``
+(1 where absent) the CSS opacity its background and its text are painted with (:func:`_opacity`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,18 @@ from .colors import ColorFormatError, encode_color
 from .tags import tag_index
 from .webcolor_format import IMG_FEAT_DIM, MAX_ELEMENTS, TEXT_FEAT_DIM, DataValidationError, RawPage
 
-PROCESSING_VERSION = 6  # bump when this conversion changes: caches are rebuilt (2: font size/weight, 3-4: box, behind, 5: bg_layer, 6: stack)
+PROCESSING_VERSION = 7  # bump when this conversion changes: caches are rebuilt (2: font size/weight, 3-4: box, behind, 5: bg_layer, 6: stack, 7: opacity)
 STACK_DEPTH = 16  # entries of ``stack`` kept per element (the top of the stack: where a text's backdrop is decided)
 UNKNOWN_BOX = (-1.0, -1.0, -1.0, -1.0)  # ``box`` row of an element without one (official files): width < 0
+
+
+def _opacity(page_id: str, i: int, name: str, value: float | None) -> float:
+    """An opacity attribute, 1 (opaque, what official files imply) where absent; outside [0, 1] is an error."""
+    if value is None:
+        return 1.0
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise DataValidationError(f"page {page_id!r} element {i}: {name} {value!r} outside [0, 1]")
+    return float(value)
 
 
 def _feature(page_id: str, i: int, name: str, value, dim: int, pad_from: int | None = None) -> np.ndarray:
@@ -142,6 +152,8 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
     bg_layer = np.array([bool(e.bg_layer) for e in els], dtype=bool)
     if ((behind < -1) | (behind >= n) | (behind == np.arange(n))).any():
         raise DataValidationError(f"page {pid!r}: a 'behind' attribute names no other element of the page")
+    opacity = np.array([_opacity(pid, i, "opacity", e.opacity) for i, e in enumerate(els)], dtype=np.float32)
+    text_opacity = np.array([_opacity(pid, i, "text_opacity", e.text_opacity) for i, e in enumerate(els)], dtype=np.float32)
     stack = np.full((n, STACK_DEPTH), -1, dtype=np.int64)
     for i, e in enumerate(els):
         if e.stack is not None:
@@ -169,6 +181,8 @@ def page_to_data(page: RawPage, is_test2: bool = False) -> Data:
         behind=torch.from_numpy(behind),
         bg_layer=torch.from_numpy(bg_layer),
         stack=torch.from_numpy(stack),
+        opacity=torch.from_numpy(opacity),
+        text_opacity=torch.from_numpy(text_opacity),
         is_test2=torch.tensor([is_test2]),
         page_id=pid,
     )

@@ -55,6 +55,10 @@ class RawElement:
     # text elements: the elements painted below the text at its first line box's centre, topmost
     # first (element ids of the page, its own descendants left out), as axe-core stacks backgrounds there
     stack: Sequence[int] | None = None
+    # CSS opacity, as axe-core reads it: the element's own (its background's alpha is multiplied by
+    # it) and, for text elements, the product of its own and its ancestors' (the text's alpha)
+    opacity: float | None = None
+    text_opacity: float | None = None
 
 
 @dataclass
@@ -92,6 +96,10 @@ def write_webcolor(h5_path: str | os.PathLike, pages: Iterable[RawPage]) -> int:
                     d.attrs["bg_layer"] = np.bool_(el.bg_layer)
                 if el.stack is not None:
                     d.attrs["stack"] = np.asarray(el.stack, dtype=np.int64).reshape(-1)
+                for key in ("opacity", "text_opacity"):
+                    value = getattr(el, key)
+                    if value is not None:
+                        d.attrs[key] = np.float32(value)
             n += 1
     return n
 
@@ -146,6 +154,8 @@ def read_page(group: h5py.Group) -> RawPage:
                 behind=int(a["behind"]) if "behind" in a else None,
                 bg_layer=bool(a["bg_layer"]) if "bg_layer" in a else None,
                 stack=[int(v) for v in np.asarray(a["stack"]).reshape(-1)] if "stack" in a else None,
+                opacity=float(a["opacity"]) if "opacity" in a else None,
+                text_opacity=float(a["text_opacity"]) if "text_opacity" in a else None,
             )
         )
     return RawPage(page_id=page_id, elements=elements)

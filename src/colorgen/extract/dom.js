@@ -190,6 +190,13 @@
     const c = firstLineCentre(n);
     return c ? stackAt(n, c[0], c[1]) : null;
   }
+  // the opacity a text is painted with: its own and every ancestor's multiplied (axe-core
+  // multiplies the foreground alpha by each enclosing stacking context's opacity)
+  function groupOpacity(el) {
+    let o = 1;
+    for (let e = el; e && e.nodeType === 1; e = e.parentElement) o *= parseFloat(getComputedStyle(e).opacity);
+    return Math.round(o * 10000) / 10000;
+  }
 
   const siblingCount = new Map();
   const out = [];
@@ -245,6 +252,8 @@
       rect: [r.left, r.top, r.width, r.height].map((v) => Math.round(v * 100) / 100),
       behind: under && under.length ? under[0] : -1,
       stack: pieces.length ? textStackOf(n) : null,
+      opacity: parseFloat(cs.opacity),  // own: axe-core multiplies the background's alpha by it
+      text_opacity: pieces.length ? groupOpacity(el) : null,
     });
   }
   return {

@@ -137,6 +137,8 @@ async def extract_elements(page: Page, page_id: str, origin: str, root: Path, vi
             behind=it["behind"],
             bg_layer=background_kind(it["background_image"]) != "none",
             stack=it["stack"] if is_text[i] else None,
+            opacity=it["opacity"],
+            text_opacity=it["text_opacity"] if is_text[i] else None,
         )
         for i, it in enumerate(items)
     ]

@@ -1,8 +1,8 @@
 """WCAG 2.x contrast of a page tree, vectorised: luminance, alpha compositing, effective backgrounds.
 
 Why a model of our own: the constrained decoders must know, before anything is rendered, whether
-a text colour is legible. It follows what browsers and axe-core do when no background image,
-opacity or overlapping element intervenes: an element's *effective background* is its own
+a text colour is legible. It follows what browsers and axe-core do when no background image or
+overlapping element intervenes (CSS opacity is read as axe-core reads it, :func:`paint_opacity`): an element's *effective background* is its own
 background composited (source-over, alpha) over its parent's effective background, the page
 canvas (white) below the root; its text colour is composited over that in turn. Where the data
 carry what lies behind each element on screen, "its parent" is that element
@@ -41,6 +41,34 @@ def relative_luminance(rgb: Tensor) -> Tensor:
 def contrast_ratio(lum_a: Tensor, lum_b: Tensor) -> Tensor:
     """(lighter + 0.05) / (darker + 0.05), in [1, 21]; order of the arguments does not matter."""
     return (torch.maximum(lum_a, lum_b) + 0.05) / (torch.minimum(lum_a, lum_b) + 0.05)
+
+
+def paint_opacity(batch) -> tuple[Tensor, Tensor] | None:
+    """Factors ``[N]`` (float64) by which the page's CSS opacity multiplies each element's background
+    alpha and text alpha, as axe-core reads it: a background by its element's own opacity, a text by
+    the product of its element's and every ancestor's (``opacity`` / ``text_opacity`` of our
+    extraction). None where the data carry none below 1 (official files: everything opaque)."""
+    own, text = getattr(batch, "opacity", None), getattr(batch, "text_opacity", None)
+    if own is None or text is None or (bool((own >= 1).all()) and bool((text >= 1).all())):
+        return None
+    return own.double(), text.double()
+
+
+def with_opacity(rgba: Tensor, factor: Tensor | None) -> Tensor:
+    """``rgba [..., 4]`` with its alpha multiplied by ``factor [...]`` (None: as it is)."""
+    if factor is None:
+        return rgba
+    out = rgba.double().clone()
+    out[..., 3] *= factor.to(out.device)
+    return out
+
+
+def painted(batch, text_rgba: Tensor, bg_rgba: Tensor) -> tuple[Tensor, Tensor]:
+    """Node-aligned text and background RGBA as the page paints them (:func:`paint_opacity` applied)."""
+    factors = paint_opacity(batch)
+    if factors is None:
+        return text_rgba, bg_rgba
+    return with_opacity(text_rgba, factors[1]), with_opacity(bg_rgba, factors[0])
 
 
 def composite(top: Tensor, bottom: Tensor) -> Tensor:
