@@ -149,34 +149,27 @@
   // text from ::before / ::after). A tall link with its line at the top may lie on another panel
   // there than at its box's centre. null where unknown (no point in view, or not hit-testable).
   const finalIndex = new Map(final.map((n, j) => [n.el, j]));
-  // Chromium's elementsFromPoint leaves table rows and sections (and an input's label) out of the
-  // stack though they paint below; axe-core puts them back (includeMissingElements): the ancestors
-  // of these tags go right after the first such element, here in painting order (a row above its
-  // section), so that a cell's `behind` is its row
-  const MISSING = {TD: ['TR', 'TBODY'], TH: ['TR', 'THEAD'], INPUT: ['LABEL']};
-  function overlaps(a, b) {
-    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  // Chromium's elementsFromPoint leaves table rows and sections out of the stack though they paint
+  // below their cells (axe-core, which stacks every box at the point, sees them): each cell is
+  // followed by those of its row and section ancestors that hold the point, in painting order,
+  // so that a cell's `behind` is its row
+  function holds(r, x, y) {
+    return r.left <= x && x <= r.right && r.top <= y && y <= r.bottom;
   }
-  function withMissing(stack, el) {
-    const out = stack.slice();
-    const tags = stack.map((e) => e.nodeName.toUpperCase());
-    for (const cand of Object.keys(MISSING)) {
-      const at = tags.indexOf(cand);
-      if (at < 0) continue;
-      let put = at + 1;
-      for (const name of MISSING[cand]) {
-        const up = el.nodeName.toUpperCase() === name ? el
-          : el.parentElement && el.parentElement.closest(name.toLowerCase());
-        if (up && !out.includes(up) && overlaps(el.getBoundingClientRect(), up.getBoundingClientRect())) {
-          out.splice(put, 0, up);
-          put++;
-        }
+  function withTableParts(stack, x, y) {
+    const out = [];
+    const seen = new Set(stack);
+    for (const e of stack) {
+      out.push(e);
+      if (e.localName !== 'td' && e.localName !== 'th') continue;
+      for (let a = e.parentElement; a && /^(tr|tbody|thead|tfoot)$/.test(a.localName); a = a.parentElement) {
+        if (!seen.has(a) && holds(a.getBoundingClientRect(), x, y)) { out.push(a); seen.add(a); }
       }
     }
     return out;
   }
   function stackAt(n, x, y) {
-    const stack = withMissing(document.elementsFromPoint(x, y), n.el);
+    const stack = withTableParts(document.elementsFromPoint(x, y), x, y);
     const at = stack.indexOf(n.el);
     if (at < 0) return null;
     const ids = [];
