@@ -386,8 +386,8 @@ def test_model_yaml_defaults_are_official(name: str) -> None:
 
 @pytest.mark.parametrize("name", NEURAL)
 def test_the_contrast_model_attributes_are_no_model_input(name: str) -> None:
-    """Font size and weight, boxes, ``behind``, ``bg_layer`` and ``stack`` are for the contrast model only
-    (README, Data): changing them changes no model's output."""
+    """Font size and weight, boxes, ``behind``, ``bg_layer``, ``stack`` and the opacities are for the
+    contrast model only (README, Data): changing them changes no model's output."""
     model = build(name).eval()
     batch = mixed_batch(seed=3)
     g = torch.Generator().manual_seed(3)
@@ -399,6 +399,7 @@ def test_the_contrast_model_attributes_are_no_model_input(name: str) -> None:
     other.behind = torch.full((n,), -1, dtype=torch.long)
     other.bg_layer = torch.rand(n, generator=g) < 0.5
     other.stack = torch.randint(-1, 4, (n, 16), generator=g)
+    other.opacity, other.text_opacity = torch.rand(n, generator=g), torch.rand(n, generator=g)
     with torch.no_grad():
         if name == "upsampler":
             colors = ground_truth_colors(batch)
