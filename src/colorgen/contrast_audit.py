@@ -71,13 +71,20 @@ class Agreement:
         self.model_text_unjudged += other.model_text_unjudged
 
 
-def model_verdict(data: Data, level: str = "aa") -> tuple[torch.Tensor, torch.Tensor]:
-    """(contrast ratio ``[N]``, failing ``[N]`` bool) of a page's own colours under the model."""
+def page_contrast(data: Data, level: str = "aa") -> tuple[torch.Tensor, ...]:
+    """A page's own colours (``data.raw_colors``) under the model: (text RGBA as painted ``[N, 4]``,
+    what each text is seen on ``[N, 3]``, contrast ratio ``[N]``, required ratio ``[N]``)."""
     text, bg = painted(data, data.raw_colors[:, 0], data.raw_colors[:, 1])  # RGBA, alpha in [0, 1]
     backdrop = backdrop_of(data)
-    ratio, _ = tree_contrast(text, bg, *backdrop, stacks=text_stacks(data, backdrop))
+    ratio, seen = tree_contrast(text, bg, *backdrop, stacks=text_stacks(data, backdrop))
     # an opaque background hides the images above it, as in decoding (colorgen.constrained)
-    return ratio, failing(ratio, required_of(data, level, backdrop, bg_alpha=bg[:, 3]), data.has_text)
+    return text, seen, ratio, required_of(data, level, backdrop, bg_alpha=bg[:, 3])
+
+
+def model_verdict(data: Data, level: str = "aa") -> tuple[torch.Tensor, torch.Tensor]:
+    """(contrast ratio ``[N]``, failing ``[N]`` bool) of a page's own colours under the model."""
+    _, _, ratio, required = page_contrast(data, level)
+    return ratio, failing(ratio, required, data.has_text)
 
 
 def page_data(page: RawPage) -> Data:

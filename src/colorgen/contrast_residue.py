@@ -34,15 +34,14 @@ import torch
 from playwright.async_api import Page
 
 from colorgen.browser import BrowserConfig, Chromium, StaticServer
-from colorgen.constrained import required_of
-from colorgen.contrast_audit import axe_by_element, model_verdict
+from colorgen.contrast_audit import axe_by_element, page_contrast
 from colorgen.data.colors import decode_to_values
 from colorgen.data.graph import page_to_data
 from colorgen.data.webcolor_format import MAX_ELEMENTS, RawPage, read_pages
 from colorgen.evaluation.generate import Generated
 from colorgen.evaluation.runs import page_files
 from colorgen.io import write_atomic, write_json
-from colorgen.metrics.contrast import backdrop_of, composite, painted, text_stacks, tree_contrast
+from colorgen.metrics.contrast import composite, failing
 from colorgen.render.contrast import FIRST_SCREEN_JS, axe_version
 from colorgen.render.recolor import PageColors, default_residuals, page_css, render_key, split_pages
 from colorgen.render.screenshots import set_colors_css
@@ -117,11 +116,8 @@ def page_verdict(page: RawPage, colors: PageColors, level: str = "aa") -> PageVe
         raise ValueError(f"page {page.page_id!r}: {data.num_nodes} elements in the data, {len(colors)} coloured")
     text, bg = rendered_rgba(colors)
     data.raw_colors = torch.from_numpy(np.stack([text, bg], 1))
-    ratio, fails = model_verdict(data, level)
-    backdrop = backdrop_of(data)
-    text, bg = painted(data, data.raw_colors[:, 0], data.raw_colors[:, 1])
-    required = required_of(data, level, backdrop, bg_alpha=bg[:, 3])
-    _, eff = tree_contrast(text, bg, *backdrop, stacks=text_stacks(data, backdrop))
+    text, eff, ratio, required = page_contrast(data, level)
+    fails = failing(ratio, required, data.has_text)
     fg = composite(text, eff)
     return PageVerdict(data.has_text.numpy(), ratio.numpy(), fails.numpy(), required.numpy(),
                        fg.round().numpy(), eff.round().numpy())

@@ -190,10 +190,7 @@
   }
   function firstLineCentre(n) {
     const r = n.rect;
-    const inBox = (q) => {
-      const x = (q.left + q.right) / 2, y = (q.top + q.bottom) / 2;
-      return x >= r.left && x <= r.right && y >= r.top && y <= r.bottom;
-    };
+    const inBox = (q) => holds(r, (q.left + q.right) / 2, (q.top + q.bottom) / 2);
     for (const c of n.el.childNodes) {
       if (c.nodeType !== 3 || !c.nodeValue.trim()) continue;
       const range = document.createRange();
