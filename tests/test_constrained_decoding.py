@@ -20,6 +20,7 @@ from colorgen.constrained import (
     rendered_rgba,
 )
 from colorgen.constrained import default_residuals as default_res
+from colorgen.data.batching import to_dense
 from colorgen.decoding import DecodingConfig, sample
 from colorgen.metrics.contrast import (
     backdrop_of,
@@ -264,6 +265,56 @@ def test_css_opacity_is_judged_as_axe_core_paints_it(seed: int) -> None:
     assert not bool(violations(batch, enforce_contrast(batch, plain, "aa"), "aa").any())
     ar = MODELS["ar"].generate(batch, DecodingConfig(contrast="aa"), torch.Generator().manual_seed(0))
     assert not bool(violations(batch, ar, "aa").any())
+
+
+def canvas_batch(seed: int, pages: int = 6) -> Batch:
+    """Pages html > body > random tree, a third of body's descendants placed on html (fixed boxes
+    outside body's box, as extraction finds them), html painting no image."""
+    from colorgen.data.tags import tag_index
+    from graph_fixtures import random_parents
+
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for k in range(pages):
+        n = int(torch.randint(6, 30, (1,), generator=g))
+        page = page_from_parents([-1, 0, *(1 if p < 0 else p + 2 for p in random_parents(n - 2, g))], g, f"canvas{k}")
+        page.tag[0], page.tag[1] = tag_index("html"), tag_index("body")
+        page.bgimg_feat[0] = 0.0
+        page.has_text[0], page.text_feat[0] = False, 0.0  # the parser moves any text of html into body
+        behind = torch.full((n,), -1, dtype=torch.long)
+        behind[2:][torch.rand(n - 2, generator=g) < 0.33] = 0
+        page.behind = behind
+        out.append(page)
+    return with_fonts(Batch.from_data_list(out), seed)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_body_background_on_the_canvas_is_decoded_as_painted(seed: int) -> None:
+    """Where html paints nothing, what lies on it is seen on body's colour (CSS hands it to the
+    canvas, :func:`colorgen.metrics.contrast.propagate_canvas`): tree decoding, AR's loop and the
+    re-check leave no failing pair there, and the same decoding with the canvas taken as white does."""
+    batch = canvas_batch(seed)
+    html = batch.ptr[:-1]
+    logits = list(random_logits(batch.num_nodes, seed))
+    logits[3][html] = -10.0
+    logits[3][html, 0] = 10.0  # html: transparent
+    blind = batch.clone()
+    del blind.tag  # no tags: no html / body known, the canvas white
+    unaware = 0
+    for cfg in (DecodingConfig(contrast="aa"), DecodingConfig(top_p=0.9, contrast="aa")):
+        colors = decode_tree(batch, logits, cfg, torch.Generator().manual_seed(seed))
+        assert not bool(violations(batch, colors, "aa").any())
+        unaware += int(violations(batch, decode_tree(blind, logits, cfg, torch.Generator().manual_seed(seed)), "aa").sum())
+        sc = SequenceConstraint(batch, cfg, torch.Generator().manual_seed(seed))
+        assert sc.parents_first and sc.canvas is not None
+        dense = [to_dense(batch, lg)[0] for lg in logits]
+        steps = [sc.step(i, tuple(lg[:, i] for lg in dense)) for i in range(dense[0].size(1))]
+        mask = to_dense(batch, torch.ones(batch.num_nodes, dtype=torch.bool))[1]
+        ar = Colors(*(torch.stack([s[k] for s in steps], 1)[mask] for k in range(4)))
+        assert not bool(violations(batch, sc.finish(ar), "aa").any())
+    assert unaware > 0
+    plain = Colors(*(lg.argmax(-1) for lg in logits))
+    assert not bool(violations(batch, enforce_contrast(batch, plain, "aa"), "aa").any())
 
 
 @pytest.mark.parametrize("seed", range(3))

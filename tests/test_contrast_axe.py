@@ -59,12 +59,24 @@ FIXTURE = """<!doctype html><html><head><meta name="viewport" content="width=dev
 </body></html>"""
 
 
-def test_model_and_axe_agree_on_every_element_both_judge(tmp_path) -> None:
+# a fixed header above body's top margin: it lies on the canvas, which shows body's background
+# because html paints none (lz__darktouch-corporate-portfolio at 375 px)
+FIXED_HEADER = """<!doctype html><html><head><meta name="viewport" content="width=device-width">
+<style>body{margin:88px 0 0;background:#304d0f;font:16px sans-serif} p,b{margin:4px}
+header{position:fixed;top:0;left:0;width:100%;height:80px}</style></head><body>
+<header><b style="color:#fff">white on the canvas, which shows body's green: passes</b>
+<p style="color:#1e1f1e">near black on it: fails</p></header>
+<p style="color:#fff">white in body: passes</p><p style="color:#2a2a2a">dark grey in body: fails</p>
+</body></html>"""
+
+
+def extract_and_audit(tmp_path, html: str):
+    """The fixture page's extraction and axe-core's color-contrast nodes mapped to its elements."""
     from colorgen.browser import Chromium, StaticServer
-    from colorgen.contrast_audit import axe_by_element, compare, model_verdict, page_data
+    from colorgen.contrast_audit import axe_by_element
     from colorgen.extract.elements import extract_elements
 
-    (tmp_path / "index.html").write_text(FIXTURE)
+    (tmp_path / "index.html").write_text(html)
 
     async def run():
         async with StaticServer(tmp_path) as server, Chromium() as chrome:
@@ -75,7 +87,13 @@ def test_model_and_axe_agree_on_every_element_both_judge(tmp_path) -> None:
             finally:
                 await mp.close()
 
-    ex, nodes = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def test_model_and_axe_agree_on_every_element_both_judge(tmp_path) -> None:
+    from colorgen.contrast_audit import compare, model_verdict, page_data
+
+    ex, nodes = extract_and_audit(tmp_path, FIXTURE)
     els = ex.page.elements
     cells = [i for i, e in enumerate(els) if e.html_tag == "td"]
     assert len(cells) == 3
@@ -114,3 +132,21 @@ def test_model_and_axe_agree_on_every_element_both_judge(tmp_path) -> None:
     del data.box, data.behind
     blind = compare(data, nodes, "aa", ex.extras)
     assert blind.both_judge == agreement.both_judge and blind.agree == agreement.agree - 2
+
+
+def test_text_above_body_is_seen_on_body_background_as_axe_sees_it(tmp_path) -> None:
+    """html paints no background, so the canvas shows body's: the fixed header's texts lie there.
+    Blind to that (no tags: the canvas white) the model judges both header texts wrongly."""
+    from colorgen.contrast_audit import compare, model_verdict, page_data
+
+    ex, nodes = extract_and_audit(tmp_path, FIXED_HEADER)
+    data = page_data(ex.page)
+    els = ex.page.elements
+    header = next(i for i, e in enumerate(els) if e.html_tag == "header")
+    assert els[header].behind == 0 and els[0].html_tag == "html" and els[1].box[1] == 88
+    agreement = compare(data, nodes, "aa", ex.extras)
+    assert agreement.both_judge == 4 and agreement.rate == 1.0, (agreement.model_only, agreement.axe_only)
+    assert int(model_verdict(data)[1].sum()) == 2
+    del data.tag
+    blind = compare(data, nodes, "aa", ex.extras)
+    assert blind.both_judge == 4 and blind.agree == 2

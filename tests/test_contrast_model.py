@@ -20,6 +20,7 @@ from colorgen.data.webcolor_format import (
 from colorgen.metrics.contrast import (
     backdrop_index,
     backdrop_of,
+    canvas_pairs,
     composite,
     contrast_ratio,
     depth_levels,
@@ -179,6 +180,49 @@ def test_an_element_painted_behind_comes_before_the_tree() -> None:
     assert float(tree_contrast(text, bg, parent, depth)[0][4]) == pytest.approx(1.0)  # the tree: on white
     cycle = torch.tensor([-1, 0, 3, 2, -1])  # 2 and 3 behind each other: the tree rule instead
     assert backdrop_index(parent, depth, None, cycle)[0].tolist() == parent.tolist()
+
+
+def fixed_header_page(html_bg: str, body_bg: str, body_tag: str = "body") -> object:
+    """html > body (its box from y 88: a top margin) > [fixed header > white text, p > white text];
+    the header lies above body's box, on html (``lz__darktouch-corporate-portfolio`` at 375 px)."""
+    from colorgen.contrast_audit import page_data
+
+    clear, white = "rgba(0, 0, 0, 0)", "rgb(255, 255, 255)"
+    return page_data(RawPage("fixed", [
+        RawElement(-1, "html", 0, html_bg, box=[0.0, 0.0, 375.0, 900.0]),
+        RawElement(0, body_tag, 0, body_bg, box=[0.0, 88.0, 375.0, 812.0], behind=0),
+        RawElement(1, "header", 0, clear, box=[0.0, 0.0, 375.0, 80.0], behind=0),
+        RawElement(2, "b", 0, clear, white, [1.0] * 12, box=[20.0, 30.0, 100.0, 20.0], behind=2),
+        RawElement(1, "p", 1, clear, white, [1.0] * 12, box=[20.0, 200.0, 100.0, 20.0], behind=1),
+    ]))
+
+
+def seen_on(data) -> list[list[float]]:
+    from colorgen.contrast_audit import page_contrast
+
+    return page_contrast(data)[1].tolist()
+
+
+def test_body_background_reaches_the_canvas_where_html_paints_none() -> None:
+    """CSS hands body's background to the canvas when html paints none: the fixed header's text,
+    which lies outside body's box, is seen on body's dark colour (as axe-core sees it), not on
+    white; an html that paints its own keeps the canvas to itself."""
+    dark = "rgb(48, 77, 15)"
+    data = fixed_header_page("rgba(0, 0, 0, 0)", dark)
+    assert backdrop_of(data)[0].tolist() == [-1, 0, 0, 2, 1]
+    pairs = canvas_pairs(data)
+    assert pairs.html.tolist() == [0] and pairs.body.tolist() == [1]
+    assert seen_on(data)[3] == [48.0, 77.0, 15.0] and seen_on(data)[4] == [48.0, 77.0, 15.0]
+    own = fixed_header_page("rgb(255, 255, 255)", dark)
+    assert seen_on(own)[3] == [255.0] * 3 and seen_on(own)[4] == [48.0, 77.0, 15.0]
+    # a translucent body is composited once, over white, in and outside its box
+    faint = seen_on(fixed_header_page("rgba(0, 0, 0, 0)", "rgba(0, 0, 0, 0.5)"))
+    assert faint[3] == faint[4] == [128.0] * 3
+    # without a body (or without tags: official-style data is unaffected) the canvas stays white
+    assert canvas_pairs(fixed_header_page("rgba(0, 0, 0, 0)", dark, "div")) is None
+    assert seen_on(fixed_header_page("rgba(0, 0, 0, 0)", dark, "div"))[3] == [255.0] * 3
+    batch = Batch.from_data_list([own, data, fixed_header_page("rgba(0, 0, 0, 0)", dark, "div")])
+    assert canvas_pairs(batch).html.tolist() == [0, 5] and canvas_pairs(batch).body.tolist() == [1, 6]
 
 
 def test_a_point_found_behind_is_widened_to_the_ancestor_covering_the_box() -> None:

@@ -55,8 +55,12 @@ from colorgen.data.colors import BIN_WIDTH, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
 from colorgen.decoding import DecodingConfig, sample
 from colorgen.metrics.contrast import (
     CANVAS,
+    CanvasPairs,
     TextStacks,
     backdrop_of,
+    background_image,
+    canvas_moves,
+    canvas_pairs,
     composite,
     contrast_ratio,
     depth_levels,
@@ -332,16 +336,6 @@ def _white(n: int, device: torch.device) -> Tensor:
     return torch.tensor(CANVAS, dtype=torch.float64, device=device).expand(n, 3)
 
 
-def background_image(batch: Any) -> Tensor:
-    """Elements painting a background image over their colour ``[N]`` bool: image features, or
-    (where the data record it) any background-image layer, a gradient or an image that did not
-    load included, which axe-core too leaves "incomplete". None when the data have neither."""
-    image = getattr(batch, "bgimg_feat", None)
-    layer = getattr(batch, "bg_layer", None)
-    out = torch.zeros(batch.num_nodes, dtype=torch.bool) if image is None else image.abs().sum(-1) > 0
-    return out if layer is None else out | layer.to(out.device)
-
-
 def required_of(batch: Any, level: str, backdrop: tuple[Tensor, Tensor] | None = None,
                 bg_alpha: Tensor | None = None) -> Tensor:
     """Minimum ratio per node of a batch (font size / weight when the data has them); 0 (no
@@ -423,6 +417,11 @@ def _decode_levels(
         has_text, own_image = has_text[glob], own_image[glob]
     n = glob.numel()
     stacks = _local_stacks(text_stacks(batch, full), glob, None if nodes is None else local)
+    pairs = _local_pairs(canvas_pairs(batch), glob, None if nodes is None else local)
+    if pairs is not None:  # body before html's other children: they may be seen on its colour
+        is_body = torch.zeros(n, dtype=torch.bool, device=device)
+        is_body[pairs.body] = True
+        depth = depth + ((depth >= 1) & ~is_body).long()
     decoder = NodeDecoder(cfg, generator, residuals)
     opacity = paint_opacity(batch)
     decoder.opacity = None if opacity is None else tuple(f.to(device) for f in opacity)
@@ -445,7 +444,7 @@ def _decode_levels(
     by_level = [lg[src].split(sizes) for lg in needed] + [[None] * len(levels)] * (4 - len(needed))
     drawn_by_level = None if drawn is None else [d[order].split(sizes) for d in drawn]
     required, has_text_lv, own_lv = required[src].split(sizes), has_text[order].split(sizes), own_image[order].split(sizes)
-    bg_rgba = None if stacks is None else torch.empty(n, 4, dtype=torch.float64, device=device)  # rendered
+    bg_rgba = None if stacks is None and pairs is None else torch.empty(n, 4, dtype=torch.float64, device=device)  # painted
     for i, (level, rows) in enumerate(zip(levels, src.split(sizes), strict=True)):
         par = parent[level]
         below = torch.where((par >= 0)[:, None], eff[par.clamp(min=0)], _white(level.numel(), device))
@@ -465,7 +464,31 @@ def _decode_levels(
         if bg_rgba is not None:
             bg_rgba[level] = with_opacity(rendered_rgba(classes[2], classes[3], decoder.residuals.rows("bg", rows, classes[3])),
                                           decoder._opacity(0, rows))
+        if pairs is not None and int(depth[level[0]]) == 1:  # the bodies are final: the canvas takes theirs
+            _propagate_decoded(pairs, bg_rgba, eff)
     return tuple(out)  # type: ignore[return-value]
+
+
+def _local_pairs(pairs: CanvasPairs | None, glob: Tensor, local: Tensor | None) -> CanvasPairs | None:
+    """``pairs`` of the pages of ``glob`` in local ids (``local``: batch id -> local id; None = same)."""
+    if pairs is None or local is None:
+        return pairs
+    html, body = local[pairs.html.to(local.device)], local[pairs.body.to(local.device)]
+    keep = (html >= 0) & (body >= 0)
+    if not bool(keep.any()):
+        return None
+    return CanvasPairs(html[keep], body[keep], pairs.html_image.to(local.device)[keep])
+
+
+def _propagate_decoded(pairs: CanvasPairs, bg_rgba: Tensor, eff: Tensor) -> None:
+    """In place, once html and body are decoded: where html paints nothing, it shows body's
+    background (:func:`colorgen.metrics.contrast.propagate_canvas`), and body paints none; body's
+    effective background (its colour over the white canvas) is then html's too."""
+    move = canvas_moves(bg_rgba, pairs)
+    html, body = pairs.html.to(eff.device)[move], pairs.body.to(eff.device)[move]
+    bg_rgba[html] = bg_rgba[body]
+    bg_rgba[body, 3] = 0.0
+    eff[html] = eff[body]
 
 
 def _local_stacks(stacks: TextStacks | None, glob: Tensor, local: Tensor | None) -> TextStacks | None:
@@ -580,6 +603,24 @@ class SequenceConstraint:
         self.eff = _white(bsz * length, parent.device).reshape(bsz, length, 3).clone()
         self.visible = torch.zeros(bsz, length, dtype=torch.bool, device=parent.device)  # image behind the text
         self.parents_first = bool((parent < torch.arange(n, device=parent.device)).all()) and text_stacks(batch) is None
+        self.canvas = self._canvas_steps(batch)
+
+    def _canvas_steps(self, batch: Any) -> tuple[Tensor, Tensor, Tensor, set[int], set[int]] | None:
+        """Per page (dense): html's and body's step (``-1``: no pair) and whether html carries an
+        image; the steps at which some page decodes its html / body. A page whose body does not
+        come right after its html leaves the check to :meth:`finish`."""
+        pairs = canvas_pairs(batch)
+        if pairs is None:
+            return None
+        page = batch.batch[pairs.html.to(batch.batch.device)]
+        first = batch.ptr[page]
+        bsz = self.mask.size(0)
+        html = torch.full((bsz,), -1, dtype=torch.long, device=page.device)
+        body, image = html.clone(), torch.zeros(bsz, dtype=torch.bool, device=page.device)
+        html[page], body[page], image[page] = pairs.html.to(page.device) - first, pairs.body.to(page.device) - first, pairs.html_image.to(page.device)
+        self.parents_first &= bool((body[page] == html[page] + 1).all())
+        self.html_alpha = torch.ones(bsz, dtype=torch.float64, device=page.device)
+        return html, body, image, set(html[page].tolist()), set(body[page].tolist())
 
     def step(self, i: int, logits: Any) -> Classes:
         """Classes ``[B]`` x 4 for element ``i`` of every page from logits ``[B, K]``."""
@@ -594,7 +635,21 @@ class SequenceConstraint:
         classes, self.eff[:, i], self.visible[:, i] = self.decoder(
             tuple(logits), below, self.has_text[:, i], self.required[:, i], None, self.own_image[:, i], behind
         )
+        if self.canvas is not None:
+            self._canvas_step(i, classes)
         return classes
+
+    def _canvas_step(self, i: int, classes: Classes) -> None:
+        """Keep each html's painted alpha; once its body is decoded, where html paints nothing the
+        canvas shows body's colour (:func:`colorgen.metrics.contrast.propagate_canvas`)."""
+        html, body, image, html_steps, body_steps = self.canvas  # type: ignore[misc]
+        if i in html_steps:
+            b = (html == i).nonzero().squeeze(1)
+            rgba = rendered_rgba(classes[2][b], classes[3][b], self.decoder.residuals.rows("bg", b, classes[3][b]))
+            self.html_alpha[b] = with_opacity(rgba, self.decoder._opacity(0, b))[:, 3]
+        if i in body_steps:
+            b = ((body == i) & (self.html_alpha == 0) & ~image).nonzero().squeeze(1)
+            self.eff[b, html[b]] = self.eff[b, i]
 
     def finish(self, colors: C) -> C:
         """Node-aligned final colours; re-checked in tree order unless every parent came first (and no

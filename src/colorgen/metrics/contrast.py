@@ -4,7 +4,8 @@ Why a model of our own: the constrained decoders must know, before anything is r
 a text colour is legible. It follows what browsers and axe-core do when no background image or
 overlapping element intervenes (CSS opacity is read as axe-core reads it, :func:`paint_opacity`): an element's *effective background* is its own
 background composited (source-over, alpha) over its parent's effective background, the page
-canvas (white) below the root; its text colour is composited over that in turn. Where the data
+canvas (white) below the root, which takes body's background when ``html`` paints none, as CSS
+hands it there (:func:`propagate_canvas`); its text colour is composited over that in turn. Where the data
 carry what lies behind each element on screen, "its parent" is that element
 (:func:`backdrop_index`); where they carry the stack under a text's own first line and it leaves the
 forest, the text is seen on that stack (:func:`text_stacks`). The tree is walked level by level
@@ -64,11 +65,89 @@ def with_opacity(rgba: Tensor, factor: Tensor | None) -> Tensor:
 
 
 def painted(batch, text_rgba: Tensor, bg_rgba: Tensor) -> tuple[Tensor, Tensor]:
-    """Node-aligned text and background RGBA as the page paints them (:func:`paint_opacity` applied)."""
+    """Node-aligned text and background RGBA as the page paints them: :func:`paint_opacity` applied,
+    then body's background handed to the canvas where CSS does (:func:`propagate_canvas`)."""
     factors = paint_opacity(batch)
-    if factors is None:
-        return text_rgba, bg_rgba
-    return with_opacity(text_rgba, factors[1]), with_opacity(bg_rgba, factors[0])
+    if factors is not None:
+        text_rgba, bg_rgba = with_opacity(text_rgba, factors[1]), with_opacity(bg_rgba, factors[0])
+    pairs = canvas_pairs(batch)
+    return text_rgba, (bg_rgba if pairs is None else propagate_canvas(bg_rgba, pairs))
+
+
+def background_image(batch) -> Tensor:
+    """Elements painting a background image over their colour ``[N]`` bool: image features, or
+    (where the data record it) any background-image layer, a gradient or an image that did not
+    load included, which axe-core too leaves "incomplete". All False when the data have neither."""
+    image = getattr(batch, "bgimg_feat", None)
+    layer = getattr(batch, "bg_layer", None)
+    out = torch.zeros(batch.num_nodes, dtype=torch.bool) if image is None else image.abs().sum(-1) > 0
+    return out if layer is None else out | layer.to(out.device)
+
+
+@dataclass(frozen=True)
+class CanvasPairs:
+    """Per page whose root is ``html`` with a ``body`` child seen on it: both ids (batch ids), and
+    whether ``html`` carries a background image (which keeps body's background on body)."""
+
+    html: Tensor  # [P]
+    body: Tensor  # [P]
+    html_image: Tensor  # [P] bool
+
+
+def canvas_pairs(batch) -> CanvasPairs | None:
+    """The :class:`CanvasPairs` of a page or batch (None: no page has them, or the data carry no tags).
+
+    Why: CSS hands the body's background to the canvas when the root ``html`` paints none
+    (CSS Backgrounds 3, 2.11.2), so it shows wherever body's own box does not reach: a fixed
+    header above a body with a top margin lies on body's colour, not on white. axe-core does
+    the same (``getPageBackgroundColors``, ``sortPageBackground``).
+    """
+    if getattr(batch, "tag", None) is None or batch.num_nodes == 0:
+        return None
+    return _cached(batch, "_canvas_pairs", ("tag", "has_text", "bgimg_feat", "bg_layer", *_TREE_KEYS), _canvas_pairs)
+
+
+def _canvas_pairs(batch) -> CanvasPairs | None:
+    from colorgen.data.tags import tag_index
+
+    tag = batch.tag
+    parent = parent_index(batch.edge_index, batch.num_nodes).to(tag.device)
+    on, _ = backdrop_of(batch)
+    on = on.to(tag.device)
+    html_root = (tag == tag_index("html")) & (parent < 0)
+    text = getattr(batch, "has_text", None)
+    if text is not None:  # html with text of its own (no parser makes one): decoded before body, so kept white
+        html_root &= ~text.to(tag.device)
+    body = ((tag == tag_index("body")) & (parent >= 0)).nonzero().squeeze(1)
+    body = body[html_root[parent[body]] & (on[body] == parent[body])]
+    if body.numel() == 0:
+        return None
+    html = parent[body]
+    keep = torch.ones(body.numel(), dtype=torch.bool, device=tag.device)
+    keep[1:] = html[1:] != html[:-1]  # one body per html (the first)
+    html, body = html[keep], body[keep]
+    return CanvasPairs(html, body, background_image(batch).to(tag.device)[html])
+
+
+def canvas_moves(bg_rgba: Tensor, pairs: CanvasPairs) -> Tensor:
+    """``[P]`` bool: the pages whose ``html`` paints no background (alpha 0, no image), so that CSS
+    hands body's to the canvas."""
+    html = pairs.html.to(bg_rgba.device)
+    return (bg_rgba[html, 3] == 0) & ~pairs.html_image.to(bg_rgba.device)
+
+
+def propagate_canvas(bg_rgba: Tensor, pairs: CanvasPairs) -> Tensor:
+    """``bg_rgba [N, 4]`` (painted) with, on every page whose ``html`` paints no background (alpha 0,
+    no image), ``body``'s background moved to ``html``: body then paints none, and everything seen
+    on ``html`` (or through a transparent body) is seen on body's colour over the white canvas."""
+    move = canvas_moves(bg_rgba, pairs)
+    if not bool(move.any()):
+        return bg_rgba
+    html, body = pairs.html.to(bg_rgba.device), pairs.body.to(bg_rgba.device)
+    out = bg_rgba.clone()
+    out[html[move]] = bg_rgba[body[move]]
+    out[body[move], 3] = 0.0
+    return out
 
 
 def composite(top: Tensor, bottom: Tensor) -> Tensor:
