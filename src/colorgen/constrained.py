@@ -38,6 +38,11 @@ CSS opacity, where the data record it, fades colours as axe-core reads it
 (:func:`colorgen.metrics.contrast.paint_opacity`): a background's alpha times its element's
 opacity, a text's times its own and its ancestors'; so a faded opaque box shows the image below it.
 
+Where ``html`` paints no background the canvas shows body's (CSS hands it there,
+:func:`colorgen.metrics.contrast.propagate_canvas`): tree decoding decides body on a level of its
+own before the rest of what lies on ``html``, and AR's loop decides it right after ``html``; what
+lies on ``html`` then sees body's colour. (The lookahead still takes the canvas as white.)
+
 The ratio needed is ``required + MARGIN``: axe-core passes only ratios strictly above the
 threshold, and a small margin absorbs the browser's alpha serialisation.
 """
