@@ -317,6 +317,37 @@ def test_body_background_on_the_canvas_is_decoded_as_painted(seed: int) -> None:
     assert not bool(violations(batch, enforce_contrast(batch, plain, "aa"), "aa").any())
 
 
+def test_lookahead_sees_body_background_on_the_canvas() -> None:
+    """A fixed header on html (clear), body dark: the header's white text is legible on its likelier
+    clear background, so the lookahead keeps it; taking the canvas as white (in the lookahead, or
+    everywhere), it turns the header dark to save the text."""
+    from colorgen.data.colors import NUM_ALPHA_CLASSES, NUM_RGB_CLASSES, encode_color
+    from colorgen.data.graph import page_to_data
+    from colorgen.data.webcolor_format import RawElement, RawPage
+
+    clear, white = "rgba(0, 0, 0, 0)", "rgb(255, 255, 255)"
+    page = page_to_data(RawPage("fixed", [
+        RawElement(-1, "html", 0, clear, box=[0.0, 0.0, 375.0, 900.0]),
+        RawElement(0, "body", 0, "rgb(20, 20, 20)", box=[0.0, 88.0, 375.0, 812.0], behind=0),
+        RawElement(1, "header", 0, clear, box=[0.0, 0.0, 375.0, 80.0], behind=0),
+        RawElement(2, "b", 0, clear, white, [1.0] * 12, box=[20.0, 30.0, 100.0, 20.0], behind=2),
+        # dark on dark: the page fails as the model sees it, so it is decoded (and looked ahead on)
+        RawElement(1, "p", 1, clear, "rgb(20, 20, 20)", [1.0] * 12, box=[20.0, 200.0, 100.0, 20.0], behind=1),
+    ]))
+    batch = Batch.from_data_list([page])
+    logits = [torch.full((5, k), -20.0) for k in (NUM_RGB_CLASSES, NUM_ALPHA_CLASSES) * 2]
+    for lg, classes in zip(logits, (batch.text_rgb, batch.text_alpha, batch.bg_rgb, batch.bg_alpha), strict=True):
+        lg[torch.arange(5), classes] = 0.0  # sure of the page's own colours
+    dark = encode_color("rgb(20, 20, 20)").rgb
+    logits[2][2, dark], logits[3][2, NUM_ALPHA_CLASSES - 1] = -0.5, -0.5  # the header: dark is a close second
+    cfg = DecodingConfig(contrast="aa", contrast_lookahead=2.0)
+    got = decode_tree(batch, logits, cfg)
+    assert int(got[3][2]) == 0 and int(got[0][3]) == int(batch.text_rgb[3])  # clear header, white text
+    del batch.tag  # blind: the canvas white
+    blind = decode_tree(batch, logits, cfg)
+    assert int(blind[3][2]) == NUM_ALPHA_CLASSES - 1 and int(blind[2][2]) == dark
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_given_residuals_are_the_rendered_colours(seed: int) -> None:
     batch = with_fonts(realistic_batch(4, 60, seed=seed), seed)

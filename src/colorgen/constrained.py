@@ -41,7 +41,7 @@ opacity, a text's times its own and its ancestors'; so a faded opaque box shows 
 Where ``html`` paints no background the canvas shows body's (CSS hands it there,
 :func:`colorgen.metrics.contrast.propagate_canvas`): tree decoding decides body on a level of its
 own before the rest of what lies on ``html``, and AR's loop decides it right after ``html``; what
-lies on ``html`` then sees body's colour. (The lookahead still takes the canvas as white.)
+lies on ``html`` then sees body's colour (in the lookahead too).
 
 The ratio needed is ``required + MARGIN``: axe-core passes only ratios strictly above the
 threshold, and a small margin absorbs the browser's alpha serialisation.
@@ -436,7 +436,7 @@ def _decode_levels(
         drawn = [(lg.argmax(-1) if d is None else d)[glob] for lg, d in zip(logits, drawn or (None,) * 4, strict=True)]
         if cfg.contrast_lookahead > 0 and n:
             drawn[2], drawn[3] = _lookahead(batch, logits, (parent, depth), glob, text, text_lum, cfg,
-                                            decoder.residuals, full)
+                                            decoder.residuals, full, pairs)
     out = [torch.zeros(n, dtype=torch.long, device=device) for _ in range(4)]
     eff = torch.empty(n, 3, dtype=torch.float64, device=device)
     visible = torch.zeros(n, dtype=torch.bool, device=device)  # a background image behind the text
@@ -510,10 +510,12 @@ def _local_stacks(stacks: TextStacks | None, glob: Tensor, local: Tensor | None)
 
 
 def _lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], glob: Tensor, text: Tensor, text_lum: Tensor,
-               cfg: DecodingConfig, residuals: Residuals, full_backdrop: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+               cfg: DecodingConfig, residuals: Residuals, full_backdrop: tuple[Tensor, Tensor],
+               pairs: CanvasPairs | None = None) -> tuple[Tensor, Tensor]:
     """Background classes of the nodes ``glob`` chosen by :mod:`colorgen.lookahead` (``backdrop``:
-    their forest in local ids; ``text``: local ids of the text elements, ``text_lum``: their
-    classes' luminance, :meth:`NodeDecoder.text_luminance`)."""
+    their forest in local ids, body on a level of its own where ``pairs`` (local ids) say; ``text``:
+    local ids of the text elements, ``text_lum``: their classes' luminance,
+    :meth:`NodeDecoder.text_luminance`)."""
     from colorgen.lookahead import lookahead_backgrounds
 
     device = logits[0].device
@@ -529,7 +531,7 @@ def _lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], glob: T
     every = glob.numel() == logits[2].size(0)  # every page: no copies of the backgrounds' logits
     bg_logits = (logits[2], logits[3]) if every else (logits[2][glob], logits[3][glob])
     return lookahead_backgrounds(logits[0][glob[text]], *bg_logits, *backdrop, text, required,
-                                 bg_rgba_of, text_lum, canvas, weight=cfg.contrast_lookahead)
+                                 bg_rgba_of, text_lum, canvas, weight=cfg.contrast_lookahead, canvas_pairs=pairs)
 
 
 def _one_hot(cls: Tensor, k: int) -> Tensor:

@@ -186,6 +186,7 @@ def background_candidates(lg_bg_rgb: Tensor, lg_bg_alpha: Tensor, top_k: int) ->
 def lookahead_backgrounds(
     text_logits: Tensor, lg_bg_rgb: Tensor, lg_bg_alpha: Tensor, parent: Tensor, depth: Tensor, text_nodes: Tensor,
     required: Tensor, bg_rgba_of: Any, text_lum: Tensor, canvas: Tensor, weight: float = 1.0, top_k: int = 8,
+    canvas_pairs: Any = None,
 ) -> tuple[Tensor, Tensor]:
     """Background (rgb, alpha) classes ``[N]`` x 2, chosen parents first as the module docstring says.
 
@@ -195,7 +196,9 @@ def lookahead_backgrounds(
     ``text_lum [m, 512]``: luminance of each one's text classes as rendered opaque;
     ``bg_rgba_of(rows, rgb, alpha)``: rendered RGBA (0-255, alpha in [0, 1]) of background classes
     for node rows; ``canvas [3]``; ``weight``: of the text's cost against the background's own
-    log-probability.
+    log-probability; ``canvas_pairs``: (:class:`colorgen.metrics.contrast.CanvasPairs`, node ids)
+    where body lies on a level of its own right below html: once it is picked, what lies on a
+    html that paints nothing is seen on body's colour, as the page paints it.
     """
     n = lg_bg_rgb.size(0)
     device = lg_bg_rgb.device
@@ -229,6 +232,7 @@ def lookahead_backgrounds(
     for lv in reversed(levels[1:]):
         painted.index_add_(0, parent[lv], painted[lv])
     picks, effs, start = [], torch.empty(n, 3, dtype=torch.float64, device=device), 0
+    alphas = torch.empty(n, dtype=torch.float64, device=device)  # the picks' painted alpha, level order
     for lv, rgba, lp, par_lv, area in zip(levels, cand_rgba[order].split(sizes), cand_lp[order].split(sizes),
                                           par.split(sizes), painted[order].split(sizes), strict=True):
         size = lv.numel()
@@ -244,7 +248,12 @@ def lookahead_backgrounds(
         pick = score.argmax(1)
         picks.append(pick)
         effs[start:start + size] = cand_eff[torch.arange(size, device=device), pick]
+        alphas[start:start + size] = rgba[torch.arange(size, device=device), pick, 3]
         start += size
+        if canvas_pairs is not None and d == 1:  # the bodies: the canvas shows theirs where html paints none
+            html, body = where[canvas_pairs.html], where[canvas_pairs.body]
+            move = (alphas[html] == 0) & ~canvas_pairs.html_image.to(device)
+            effs[html[move]] = effs[body[move]]
     pick = torch.empty(n, dtype=torch.long, device=device)
     pick[order] = torch.cat(picks)
     return cand_rgb[rows[::k], pick], cand_alpha[rows[::k], pick]
