@@ -73,6 +73,7 @@ from colorgen.metrics.contrast import (
     large_text,
     paint_opacity,
     painted,
+    propagate_canvas,
     relative_luminance,
     required_ratio,
     srgb_to_lab,
@@ -490,10 +491,8 @@ def _propagate_decoded(pairs: CanvasPairs, bg_rgba: Tensor, eff: Tensor) -> None
     background (:func:`colorgen.metrics.contrast.propagate_canvas`), and body paints none; body's
     effective background (its colour over the white canvas) is then html's too."""
     move = canvas_moves(bg_rgba, pairs)
-    html, body = pairs.html.to(eff.device)[move], pairs.body.to(eff.device)[move]
-    bg_rgba[html] = bg_rgba[body]
-    bg_rgba[body, 3] = 0.0
-    eff[html] = eff[body]
+    bg_rgba.copy_(propagate_canvas(bg_rgba, pairs))
+    eff[pairs.html.to(eff.device)[move]] = eff[pairs.body.to(eff.device)[move]]
 
 
 def _local_stacks(stacks: TextStacks | None, glob: Tensor, local: Tensor | None) -> TextStacks | None:
