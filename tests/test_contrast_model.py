@@ -223,6 +223,12 @@ def test_body_background_reaches_the_canvas_where_html_paints_none() -> None:
     assert seen_on(fixed_header_page("rgba(0, 0, 0, 0)", dark, "div"))[3] == [255.0] * 3
     batch = Batch.from_data_list([own, data, fixed_header_page("rgba(0, 0, 0, 0)", dark, "div")])
     assert canvas_pairs(batch).html.tolist() == [0, 5] and canvas_pairs(batch).body.tolist() == [1, 6]
+    # an html with text of its own (no HTML parser makes one; decoding decides html before body)
+    # keeps the white canvas, so decoding and the audit agree
+    texty = fixed_header_page("rgba(0, 0, 0, 0)", dark)
+    texty.has_text = texty.has_text.clone()
+    texty.has_text[0] = True
+    assert canvas_pairs(texty) is None
 
 
 def test_a_point_found_behind_is_widened_to_the_ancestor_covering_the_box() -> None:
