@@ -490,7 +490,7 @@ def _propagate_decoded(pairs: CanvasPairs, bg_rgba: Tensor, eff: Tensor) -> None
     """In place, once html and body are decoded: where html paints nothing, it shows body's
     background (:func:`colorgen.metrics.contrast.propagate_canvas`), and body paints none; body's
     effective background (its colour over the white canvas) is then html's too."""
-    move = canvas_moves(bg_rgba, pairs)
+    move = canvas_moves(bg_rgba[:, 3], pairs)
     bg_rgba.copy_(propagate_canvas(bg_rgba, pairs))
     eff[pairs.html.to(eff.device)[move]] = eff[pairs.body.to(eff.device)[move]]
 

@@ -40,7 +40,7 @@ import torch
 from torch import Tensor
 
 from colorgen.data.colors import NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
-from colorgen.metrics.contrast import composite, depth_levels, relative_luminance
+from colorgen.metrics.contrast import canvas_moves, composite, depth_levels, relative_luminance
 
 NEG = float("-inf")
 
@@ -232,7 +232,7 @@ def lookahead_backgrounds(
     for lv in reversed(levels[1:]):
         painted.index_add_(0, parent[lv], painted[lv])
     picks, effs, start = [], torch.empty(n, 3, dtype=torch.float64, device=device), 0
-    alphas = torch.empty(n, dtype=torch.float64, device=device)  # the picks' painted alpha, level order
+    alphas = torch.empty(n, dtype=torch.float64, device=device)  # the picks' painted alpha, node order
     for lv, rgba, lp, par_lv, area in zip(levels, cand_rgba[order].split(sizes), cand_lp[order].split(sizes),
                                           par.split(sizes), painted[order].split(sizes), strict=True):
         size = lv.numel()
@@ -248,12 +248,11 @@ def lookahead_backgrounds(
         pick = score.argmax(1)
         picks.append(pick)
         effs[start:start + size] = cand_eff[torch.arange(size, device=device), pick]
-        alphas[start:start + size] = rgba[torch.arange(size, device=device), pick, 3]
+        alphas[lv] = rgba[torch.arange(size, device=device), pick, 3]
         start += size
         if canvas_pairs is not None and d == 1:  # the bodies: the canvas shows theirs where html paints none
-            html, body = where[canvas_pairs.html], where[canvas_pairs.body]
-            move = (alphas[html] == 0) & ~canvas_pairs.html_image.to(device)
-            effs[html[move]] = effs[body[move]]
+            move = canvas_moves(alphas, canvas_pairs)
+            effs[where[canvas_pairs.html[move]]] = effs[where[canvas_pairs.body[move]]]
     pick = torch.empty(n, dtype=torch.long, device=device)
     pick[order] = torch.cat(picks)
     return cand_rgb[rows[::k], pick], cand_alpha[rows[::k], pick]

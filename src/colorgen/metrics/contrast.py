@@ -129,18 +129,17 @@ def _canvas_pairs(batch) -> CanvasPairs | None:
     return CanvasPairs(html, body, background_image(batch).to(tag.device)[html])
 
 
-def canvas_moves(bg_rgba: Tensor, pairs: CanvasPairs) -> Tensor:
-    """``[P]`` bool: the pages whose ``html`` paints no background (alpha 0, no image), so that CSS
-    hands body's to the canvas."""
-    html = pairs.html.to(bg_rgba.device)
-    return (bg_rgba[html, 3] == 0) & ~pairs.html_image.to(bg_rgba.device)
+def canvas_moves(bg_alpha: Tensor, pairs: CanvasPairs) -> Tensor:
+    """``[P]`` bool: the pages whose ``html`` paints no background (painted alpha ``bg_alpha [N]``
+    0, no image), so that CSS hands body's to the canvas."""
+    return (bg_alpha[pairs.html.to(bg_alpha.device)] == 0) & ~pairs.html_image.to(bg_alpha.device)
 
 
 def propagate_canvas(bg_rgba: Tensor, pairs: CanvasPairs) -> Tensor:
     """``bg_rgba [N, 4]`` (painted) with, on every page whose ``html`` paints no background (alpha 0,
     no image), ``body``'s background moved to ``html``: body then paints none, and everything seen
     on ``html`` (or through a transparent body) is seen on body's colour over the white canvas."""
-    move = canvas_moves(bg_rgba, pairs)
+    move = canvas_moves(bg_rgba[:, 3], pairs)
     if not bool(move.any()):
         return bg_rgba
     html, body = pairs.html.to(bg_rgba.device), pairs.body.to(bg_rgba.device)
