@@ -403,6 +403,86 @@ def test_enforce_keeps_legible_choices_and_fixes_the_rest(seed: int) -> None:
     assert float(unchanged_bg.float().mean()) > 0.8
 
 
+@pytest.mark.parametrize(
+    ("probs", "top_p", "expected"),
+    [
+        # classes 0, 1 (dark) are legible on white, 510, 511 (light) are not
+        ({0: 0.1, 1: 0.3, 510: 0.2, 511: 0.4}, 1.0, {0: 0.25, 1: 0.75}),  # conditioned on legibility
+        ({0: 0.1, 1: 0.3, 510: 0.2, 511: 0.4}, 0.8, {1: 1.0}),  # class 0 lies outside the model's nucleus
+        ({0: 0.03, 1: 0.07, 510: 0.3, 511: 0.6}, 0.8, {0: 0.3, 1: 0.7}),  # no legible class in it: their own
+    ],
+)
+def test_sampling_draws_from_the_legible_part_of_the_distribution(probs: dict, top_p: float, expected: dict) -> None:
+    pages = 3000
+    page = with_fonts(mixed_batch(seed=0, sizes=(1,)), 0).get_example(0)  # a single node page
+    page.has_text[:] = True
+    page.bgimg_feat = torch.zeros_like(page.bgimg_feat)  # plain colour behind the text
+    batch = Batch.from_data_list([page] * pages)
+    batch.font_size = torch.zeros(pages)
+    batch.font_weight = torch.zeros(pages, dtype=torch.long)
+    text = torch.full((pages, 512), float("-inf"))
+    for cls, p in probs.items():
+        text[:, cls] = torch.log(torch.tensor(p))
+    opaque = torch.full((pages, 8), float("-inf"))
+    opaque[:, 7] = 0.0
+    white = torch.full((pages, 512), float("-inf"))
+    white[:, 511] = 0.0
+    cfg = DecodingConfig(top_p=top_p, contrast="aa")
+    drawn = decode_tree(batch, (text, opaque, white, opaque), cfg, torch.Generator().manual_seed(1))[0]
+    assert set(drawn.unique().tolist()) == set(expected)
+    for cls, p in expected.items():
+        assert abs(float((drawn == cls).float().mean()) - p) < 0.03, cls
+
+
+def _legible_bias(logits: tuple[torch.Tensor, ...], text_boost: float = 13.0) -> tuple[torch.Tensor, ...]:
+    """Model-like logits that mostly draw black text on opaque white backgrounds, not always."""
+    return tuple(lg + torch.nn.functional.one_hot(torch.tensor(best), lg.size(-1)) * boost
+                 for lg, best, boost in zip(logits, (0, 7, 511, 7), (text_boost, 14.0, 16.0, 14.0), strict=True))
+
+
+class _Biased(torch.nn.Module):
+    """A style decoder whose logits lean to legible pages (see :func:`_legible_bias`)."""
+
+    def __init__(self, inner: torch.nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, h: torch.Tensor):
+        return type(out := self.inner(h))(*_legible_bias(tuple(out), text_boost=9.0))
+
+
+@pytest.mark.parametrize("name", ["tree", "ar"])
+@pytest.mark.parametrize("seed", range(3))
+def test_sampling_with_the_constraint_keeps_plain_draws_on_legible_pages(name: str, seed: int) -> None:
+    """Same seed: a page the plain draw leaves legible comes out exactly as plain decoding gives it
+    (the constraint draws again on a generator of its own); the others are made legible."""
+    from colorgen.constrained import _pages_failing
+    from colorgen.models.base import decode_logits
+
+    batch = with_fonts(mixed_batch(seed=seed, sizes=(7, 15, 3, 10, 12, 6)), seed)
+    cfg = DecodingConfig(top_p=0.95, temperature=1.3)
+    if name == "ar":
+        torch.manual_seed(seed)
+        model = AR(**TINY).eval()
+        model.style_decoder = _Biased(model.style_decoder)
+        plain = model.generate(batch, cfg, torch.Generator().manual_seed(seed))
+        legible = model.generate(batch, DecodingConfig(top_p=0.95, temperature=1.3, contrast="aa"),
+                                 torch.Generator().manual_seed(seed))
+    else:
+        logits = _legible_bias(random_logits(batch.num_nodes, seed))
+        plain = decode_logits(logits, cfg, torch.Generator().manual_seed(seed))
+        legible = decode_tree(batch, logits, DecodingConfig(top_p=0.95, temperature=1.3, contrast="aa"),
+                              torch.Generator().manual_seed(seed))
+    failing_nodes = _pages_failing(batch, plain, "aa", Residuals())
+    bad = torch.zeros(batch.num_nodes, dtype=torch.bool)
+    if failing_nodes is not None:
+        bad[failing_nodes] = True
+    assert bool(bad.any()) and not bool(bad.all())  # some pages of each kind
+    assert all(torch.equal(a[~bad], b[~bad]) for a, b in zip(plain, legible, strict=True))
+    assert not bool(violations(batch, legible, "aa").any())
+    assert any(not torch.equal(a[bad], b[bad]) for a, b in zip(plain, legible, strict=True))
+
+
 def test_masking_keeps_the_distribution_among_legible_classes() -> None:
     # one text element on white: classes 0 (black-ish) and 1 (dark blue) legible, 511/510 (white-ish) not
     batch = with_fonts(mixed_batch(seed=0, sizes=(1,)), 0)

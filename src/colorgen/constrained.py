@@ -2,9 +2,15 @@
 
 Why masking and not repair: sampling must stay sampling. Each text element's RGB distribution is
 masked to the classes whose *rendered* colour (bin + residual, alpha composited) reaches the
-required ratio (:mod:`colorgen.metrics.contrast`) against its effective background, then the
-usual decoding rule (temperature, top-k, top-p, argmax) runs on what is left. Fallbacks, in order,
-when the mask leaves nothing:
+required ratio (:mod:`colorgen.metrics.contrast`) against its effective background. Greedy takes
+the best of them. Sampling draws from the model's filtered distribution (temperature, top-k,
+top-p) conditioned on legibility (where the filter keeps no legible class: from the legible
+classes' own filtered distribution), and does so by keeping plain decoding's draw wherever it is
+legible and drawing again only where it is not, on a generator of its own: every other draw is
+plain decoding's, so with the same seed the constrained colouring differs from the plain one
+only where that one was illegible (AR: and in what later elements make of it), and the
+difference between the two measures the constraint, not two draws. Fallbacks, in order, when the
+mask leaves nothing:
 
 1. no class is legible at the drawn text alpha -> the text becomes opaque (alpha class 7);
 2. still none -> the element's own background changes: the opaque class nearest in CIELAB to the
@@ -49,6 +55,7 @@ threshold, and a small margin absorbs the browser's alpha serialisation.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -57,7 +64,7 @@ from torch import Tensor
 
 from colorgen.data.batching import to_dense
 from colorgen.data.colors import BIN_WIDTH, NUM_ALPHA_CLASSES, NUM_RGB_CLASSES
-from colorgen.decoding import DecodingConfig, sample
+from colorgen.decoding import DecodingConfig, filter_top_k_top_p, sample
 from colorgen.metrics.contrast import (
     CANVAS,
     CanvasPairs,
@@ -190,6 +197,7 @@ class NodeDecoder:
         # (background, text) CSS opacity factors, aligned like the residuals (metrics.contrast.paint_opacity)
         self.opacity: tuple[Tensor, Tensor] | None = None
         self.text_lum: tuple[Tensor, Tensor] | None = None  # (node -> row, palette_luminance rows), see text_luminance
+        self._side: torch.Generator | None = None  # the redraws' generator (sampling), see side
 
     def text_luminance(self, text_nodes: Tensor, num_nodes: int) -> Tensor:
         """:func:`palette_luminance` of the text residuals of ``text_nodes`` ``[m, 512]``, computed once
@@ -226,18 +234,15 @@ class NodeDecoder:
         residuals (``None`` = the residuals are already row-aligned); ``own_image``: the element
         carries a background image; ``image_behind``: an image is visible behind the parent's
         content (``None`` = no image). Where an image is visible the text is not constrained.
-        ``drawn``: greedy only, the rows' argmax classes when the caller has them (the same draws).
+        ``drawn``: the rows' plain draws when the caller has them (greedy: the argmax classes), in
+        Colors order; without them they are drawn here as plain decoding draws them.
         ``text_below``: what the rows' text sees below their own background ``[n, 3]``, where that
         is not ``below`` (texts :func:`colorgen.metrics.contrast.text_stacks` re-seats).
         """
-        lg_text_rgb, lg_text_alpha, lg_bg_rgb, lg_bg_alpha = logits
-        g = self.generator
-        if drawn is not None:
-            ta, bc, ba = (drawn[k].clone() for k in (1, 2, 3))  # changed in place below
-        else:
-            ta = sample(lg_text_alpha, self.cfg, g)
-            ba = sample(lg_bg_alpha, self.cfg, g)
-            bc = sample(lg_bg_rgb, self.cfg, g)
+        lg_text_rgb = logits[0]
+        if drawn is None:  # the draws plain decoding makes, in its order (models.base.decode_logits)
+            drawn = tuple(sample(lg, self.cfg, self.generator) for lg in logits)
+        ta, bc, ba = (drawn[k].clone() for k in (1, 2, 3))  # changed in place below
         bres = self.residuals.rows("bg", rows, ba)
         bg_op = self._opacity(0, rows)
         own = with_opacity(rendered_rgba(bc, ba, bres), bg_op)
@@ -247,7 +252,7 @@ class NodeDecoder:
         visible = _image_visible(own_image, image_behind, own[:, 3])
         tc = torch.zeros_like(bc)
         plain = (~has_text).nonzero().squeeze(1)
-        tc[plain] = drawn[0][plain] if drawn is not None else sample(lg_text_rgb[plain], self.cfg, g)
+        tc[plain] = drawn[0][plain]
         t = has_text.nonzero().squeeze(1)
         if t.numel() == 0:
             return (tc, ta, bc, ba), eff, visible
@@ -283,15 +288,16 @@ class NodeDecoder:
             seen = eff if text_below is below else composite(own, text_below.double())
             ratio[none] = _ratios(text_alpha(none), seen[fix], tres[none], None if t_lum is None else t_lum[none])
         legible = ratio >= need[:, None]
-        masked = lg_text_rgb[t].masked_fill(~legible, float("-inf"))
         if self.cfg.greedy:  # the best class, and whether it is a legible one the model allows
+            masked = lg_text_rgb[t].masked_fill(~legible, float("-inf"))
             choice = masked.argmax(1)
             ok = torch.isfinite(masked.gather(1, choice[:, None]).squeeze(1))
-        else:
-            ok = torch.isfinite(masked).any(1)
-            choice = torch.empty(t.numel(), dtype=torch.long, device=bc.device)
-            if bool(ok.any()):
-                choice[ok] = sample(masked[ok], self.cfg, g)
+        else:  # the plain draw where it is legible, else a draw among the legible classes
+            choice = drawn[0][t].clone()
+            ok = torch.ones(t.numel(), dtype=torch.bool, device=bc.device)
+            redo = (~legible.gather(1, choice[:, None]).squeeze(1)).nonzero().squeeze(1)
+            if redo.numel():
+                choice[redo], ok[redo] = self._redraw(lg_text_rgb[t[redo]], legible[redo])
         if bool((~ok).any()):  # 3. the model gives every legible class zero probability
             bad = (~ok).nonzero().squeeze(1)
             best = lg_text_rgb[t[bad]].argmax(1)
@@ -301,6 +307,37 @@ class NodeDecoder:
         tc[t], ta[t] = choice, ta_t
         # fallback 2 only turns backgrounds opaque where no image was visible: ``visible`` holds
         return (tc, ta, bc, ba), eff, visible
+
+    def _redraw(self, logits: Tensor, legible: Tensor) -> tuple[Tensor, Tensor]:
+        """Text classes drawn from the model's filtered distribution (temperature, top-k, top-p)
+        conditioned on legibility; where the filter keeps no legible class, from the legible
+        classes' own filtered distribution. Also whether a row had any legible class the model allows.
+
+        With the plain draw kept where it is legible, every text colour is so drawn from the legible
+        part of the distribution, and the draws plain decoding makes stay in step (:meth:`side`)."""
+        lg = logits.float() / self.cfg.temperature
+        legible_lg = lg.masked_fill(~legible, float("-inf"))
+        cond = filter_top_k_top_p(lg, self.cfg.top_k, self.cfg.top_p).masked_fill(~legible, float("-inf"))
+        ok = torch.isfinite(legible_lg).any(1)
+        outside = ok & ~torch.isfinite(cond).any(1)
+        if bool(outside.any()):
+            cond[outside] = filter_top_k_top_p(legible_lg[outside], self.cfg.top_k, self.cfg.top_p)
+        choice = torch.zeros(lg.size(0), dtype=torch.long, device=lg.device)
+        if bool(ok.any()):
+            probs = torch.softmax(cond[ok], dim=-1)
+            choice[ok] = torch.multinomial(probs, 1, generator=self.side(lg.device)).squeeze(1)
+        return choice, ok
+
+    def side(self, device: torch.device) -> torch.Generator:
+        """The generator of the redraws, seeded from the main generator's state without drawing
+        from it: the main stream gives exactly plain decoding's draws, so with the same seed a
+        constrained colouring differs from the plain one only where the plain one was illegible
+        (and, for AR, in what follows from that)."""
+        if self._side is None:
+            state = (self.generator if self.generator is not None else torch.default_generator).get_state()
+            digest = hashlib.blake2b(state.numpy().tobytes(), digest_size=8).digest()
+            self._side = torch.Generator(device=device).manual_seed(int.from_bytes(digest, "little") >> 1)
+        return self._side
 
     def _legible_background(
         self, seen: Tensor, below: Tensor, text_pal: Tensor, text_alpha: Tensor, need: Tensor, rows: Tensor | None,
@@ -402,10 +439,10 @@ def _decode_levels(
     """:func:`decode_tree` on the whole pages of ``nodes`` (``None``: every page), level by level;
     classes of those nodes, in their order.
 
-    ``logits``, ``residuals`` and ``drawn`` (greedy: the argmax classes when the caller has them)
+    ``logits``, ``residuals`` and ``drawn`` (plain decoding's draws, greedy: the argmax classes)
     stay node-aligned with the whole batch and are read through ``nodes``: nothing of the size of
-    the logits is copied but the text colours' rows, once, in level order. Greedy reads only the
-    text colours' logits.
+    the logits is copied but the text colours' rows, once, in level order. Past the draws, only
+    the text colours' logits are read.
     """
     n_all = batch.num_nodes
     device = logits[0].device
@@ -433,22 +470,21 @@ def _decode_levels(
     decoder.opacity = None if opacity is None else tuple(f.to(device) for f in opacity)
     text = has_text.nonzero().squeeze(1)
     text_lum = decoder.text_luminance(glob[text], n_all)
-    if cfg.greedy:
-        drawn = [(lg.argmax(-1) if d is None else d)[glob] for lg, d in zip(logits, drawn or (None,) * 4, strict=True)]
-        if cfg.contrast_lookahead > 0 and n:
-            drawn[2], drawn[3] = _lookahead(batch, logits, (parent, depth), glob, text, text_lum, cfg,
-                                            decoder.residuals, full, pairs)
+    if drawn is None:  # the draws plain decoding makes (greedy: the argmax classes), in its order
+        drawn = [sample(lg, cfg, generator) for lg in logits]
+    drawn = [d[glob] for d in drawn]
+    if cfg.greedy and cfg.contrast_lookahead > 0 and n:
+        drawn[2], drawn[3] = _lookahead(batch, logits, (parent, depth), glob, text, text_lum, cfg,
+                                        decoder.residuals, full, pairs)
     out = [torch.zeros(n, dtype=torch.long, device=device) for _ in range(4)]
     eff = torch.empty(n, 3, dtype=torch.float64, device=device)
     visible = torch.zeros(n, dtype=torch.bool, device=device)  # a background image behind the text
     levels = depth_levels(depth)
-    # the logits in level order once, so that each level reads slices; greedy reads the text
-    # colours' only, and its draws
+    # the text colours' logits in level order once, so that each level reads slices, and the draws
     order, sizes = torch.cat(levels) if levels else glob[:0], [lv.numel() for lv in levels]
     src = glob[order]
-    needed = logits[:1] if cfg.greedy else logits
-    by_level = [lg[src].split(sizes) for lg in needed] + [[None] * len(levels)] * (4 - len(needed))
-    drawn_by_level = None if drawn is None else [d[order].split(sizes) for d in drawn]
+    by_level = [logits[0][src].split(sizes)] + [[None] * len(levels)] * 3
+    drawn_by_level = [d[order].split(sizes) for d in drawn]
     required, has_text_lv, own_lv = required[src].split(sizes), has_text[order].split(sizes), own_image[order].split(sizes)
     bg_rgba = None if stacks is None and pairs is None else torch.empty(n, 4, dtype=torch.float64, device=device)  # painted
     for i, (level, rows) in enumerate(zip(levels, src.split(sizes), strict=True)):
@@ -463,7 +499,7 @@ def _decode_levels(
                 text_below[moved] = stacked_below(bg_rgba, eff, stacks, level[moved])
         classes, eff[level], visible[level] = decoder(
             tuple(parts[i] for parts in by_level), below, has_text_lv[i], required[i], rows, own_lv[i],
-            behind, None if drawn_by_level is None else tuple(d[i] for d in drawn_by_level), text_below,
+            behind, tuple(d[i] for d in drawn_by_level), text_below,
         )
         for o, c in zip(out, classes, strict=True):
             o[level] = c

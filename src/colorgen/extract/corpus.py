@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 SPLIT_ORDER = ("test1", "test2", "val")  # drawn from the shuffled sites in this order; the rest is train
 
 
+# a skip that a busy machine can cause, so worth another try at the end of the run: a preloader
+# overlay still up (one waits for its images over the network, in real time; under load a page
+# of gridgum__computer-repair was lost to it). Every other skip is the page's own final state.
+LOAD_DEPENDENT = "covered:"
+
+
 @dataclass(frozen=True)
 class PageEntry:
     """One page of the corpus (a MANIFEST.tsv line)."""
@@ -110,7 +116,7 @@ class RunSettings:
     fidelity_reload: bool = True  # False: re-colour the page still open instead of loading it again
     retry_failed: bool = False
     skip_covered: bool = True
-    retries: int = 1  # more tries, at the end of the run, for pages that timed out or errored
+    retries: int = 1  # more tries, at the end of the run, for pages that timed out, errored or were covered
 
 
 def _reason(err: BaseException, settings: RunSettings, load_timeout_ms: int) -> str:
@@ -214,7 +220,7 @@ async def extract_pages(
                         return None, False
                     except Exception as err:  # any page problem is recorded, never fatal to the run
                         reason = _reason(err, settings, browser_cfg.load_timeout_ms)
-                        transient = not isinstance(err, PageSkipped)  # the page's own state is final
+                        transient = not isinstance(err, PageSkipped) or reason.startswith(LOAD_DEPENDENT)
                         log.info("page %s failed: %s", entry.page_id, reason)
                     async with restart_lock:  # one worker restarts a dead browser; the others see it
                         if chrome.generation == generation and not chrome.alive:
