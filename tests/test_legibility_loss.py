@@ -93,3 +93,20 @@ def test_switch_adds_the_weighted_term_to_the_loss_and_off_is_plain() -> None:
     assert torch.allclose(out["loss"], expected) and float(out["loss_legibility"]) > 0
     with pytest.raises(ValueError, match="legibility"):
         LossOptions(legibility=-1.0)
+
+
+def test_what_lies_on_html_is_seen_on_body_colour_where_html_paints_none() -> None:
+    """A fixed header above body's top margin lies on ``html``; where html paints nothing CSS shows
+    body's background there (the contrast model's canvas rule), so white text on it is legible on
+    a dark body, and hidden where html paints white itself."""
+    from test_contrast_model import fixed_header_page
+
+    batch = Batch.from_data_list([fixed_header_page("rgba(0, 0, 0, 0)", "rgb(48, 77, 15)")])
+    dark = 64 * 1 + 8 * 2 + 0  # bins (1, 2, 0)
+    white_text = [WHITE] * 5
+    clear_html = logits(white_text, [BLACK, dark, BLACK, BLACK, BLACK], [0, 7, 0, 0, 0])
+    assert legibility_term(clear_html, batch).item() == pytest.approx(0.0, abs=1e-5)
+    white_html = logits(white_text, [WHITE, dark, BLACK, BLACK, BLACK], [7, 7, 0, 0, 0])
+    assert legibility_term(white_html, batch).item() == pytest.approx(0.5, abs=1e-5)  # the header's text
+    q = seen_on(clear_html.bg_rgb, clear_html.bg_alpha, batch)
+    assert int(q[0].argmax()) == dark and int(q[3].argmax()) == dark

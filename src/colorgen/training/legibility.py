@@ -6,7 +6,9 @@ under it stays transparent on the white canvas, and the text disappears. The aud
 such 1:1 texts a page for NAR against 0.08 on the real pages. Cross-entropy never sees the pair;
 this term does. Per text element ``i`` that is not over a background image:
 
-    q_i = a_i v_i + (1 - a_i) q_up(i)        (white canvas below the roots)
+    q_i = a_i v_i + (1 - a_i) q_up(i)        (white canvas below the roots; below an html root
+                                              with a body child, body's a v + (1 - a) white, the
+                                              canvas CSS paints where html paints nothing)
     term_i = sum_{c, c'} p_text_i(c) K[c, c'] q_i(c')
 
 where ``a_i = 1 - p(alpha = transparent)``, ``v_i = p(rgb | visible)`` (the rule of
@@ -30,6 +32,7 @@ from colorgen.data.colors import NUM_RGB_CLASSES, decode_to_values
 from colorgen.lookahead import BLACK, TRANSPARENT
 from colorgen.metrics.contrast import (
     backdrop_of,
+    canvas_pairs,
     contrast_ratio,
     depth_levels,
     parent_index,
@@ -60,10 +63,15 @@ def seen_on(bg_rgb_logits: Tensor, bg_alpha_logits: Tensor, batch) -> Tensor:
     own = torch.cat([(p_rgb[:, BLACK:BLACK + 1] - p0).clamp(min=0.0), p_rgb[:, BLACK + 1:]], 1)
     canvas = torch.zeros(NUM_RGB_CLASSES, device=own.device)
     canvas[CANVAS_CLASS] = 1.0
+    root_below = canvas.expand(own.size(0), -1)
+    pairs = canvas_pairs(batch)
+    if pairs is not None:  # where html paints nothing the canvas shows body's colour (CSS, axe-core)
+        html, body = (t.to(own.device)[~pairs.html_image.to(own.device)] for t in (pairs.html, pairs.body))
+        root_below = root_below.index_put((html,), own[body] + p0[body] * canvas)
     q = own.new_zeros(own.shape)
     for level in depth_levels(forest_depth.to(own.device)):  # roots first: what lies below is known
         u = up[level]
-        below = torch.where((u >= 0)[:, None], q[u.clamp(min=0)], canvas)
+        below = torch.where((u >= 0)[:, None], q[u.clamp(min=0)], root_below[level])
         q = q.index_put((level,), own[level] + p0[level] * below)  # out of place: autograd
     return q
 
