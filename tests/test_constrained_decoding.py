@@ -695,7 +695,9 @@ def test_an_opaque_background_hides_the_image_above_it(residuals: bool) -> None:
         bg_res = torch.full((5, 4), 0.5, dtype=torch.float64)
         bg_res[:, 3] = torch.tensor([0.0, 1.0, 0.0, 0.0, 0.0])
         res = Residuals(torch.full((5, 4), 0.5, dtype=torch.float64), bg_res)
-    out = decode_tree(batch, (text, alpha, bg, bg_alpha), DecodingConfig(contrast="aa"), None, res)
+    # the decoder's rule alone (looking ahead, the button may turn dark instead, see below)
+    cfg = DecodingConfig(contrast="aa", contrast_lookahead=0.0)
+    out = decode_tree(batch, (text, alpha, bg, bg_alpha), cfg, None, res)
     bg_res_ = None if res is None else res.bg
     assert image_visible(batch, out, bg_res_).tolist() == [True, False, True, False, True]
     assert out[0][[2, 4]].tolist() == [near_white, near_white]  # over the image: the model's choice
@@ -710,6 +712,33 @@ def test_an_opaque_background_hides_the_image_above_it(residuals: bool) -> None:
     plain = Colors(*(lg.argmax(-1) for lg in (text, alpha, bg, bg_alpha)))
     fixed = enforce_contrast(batch, plain, "aa", None if res is None else res.text, bg_res_)
     assert torch.equal(fixed.text_rgb, out[0])
+
+
+def test_looking_ahead_keeps_the_image_behind_white_text_rather_than_covering_it() -> None:
+    """A hero image, a box the model thinks opaque white (60 %) or clear (40 %), and white text it
+    is sure of: covering the image would force the text dark, so the box gives way and the text
+    keeps its colour over the image. Judged as if every text were free over any image ancestor
+    (the rule before), the box stayed white and the text was forced dark."""
+    page = page_from_parents([-1, 0, 1], torch.Generator().manual_seed(0))
+    page.has_text = torch.tensor([False, False, True])
+    page.bgimg_feat = torch.zeros_like(page.bgimg_feat)
+    page.bgimg_feat[0, 0] = 1.0  # the hero carries the image
+    page.font_size, page.font_weight = torch.zeros(3), torch.zeros(3, dtype=torch.long)
+    batch = Batch.from_data_list([page])
+    white = 511
+    text = torch.full((3, 512), -8.0)
+    text[:, white] = 0.0
+    bg = torch.full((3, 512), -8.0)
+    bg[:, white] = 0.0
+    bg_alpha = torch.full((3, 8), -20.0)
+    bg_alpha[:, 0] = 0.0  # clear
+    bg_alpha[1, 7], bg_alpha[1, 0] = float(torch.log(torch.tensor(0.6))), float(torch.log(torch.tensor(0.4)))
+    alpha = one_hot([7] * 3, 8)
+    out = decode_tree(batch, (text, alpha, bg, bg_alpha), DecodingConfig(contrast="aa"))
+    assert int(out[3][1]) != 7 and int(out[0][2]) == white  # the box clear, the text white over the image
+    assert image_visible(batch, out).tolist() == [True, True, True]
+    plain = decode_tree(batch, (text, alpha, bg, bg_alpha), DecodingConfig(contrast="aa", contrast_lookahead=0.0))
+    assert int(plain[3][1]) == 7 and int(plain[0][2]) != white  # without looking ahead: covered, text forced
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -31,7 +31,7 @@ def test_backdrop_maps_reproduce_the_effective_backgrounds() -> None:
     alpha[torch.rand(n, generator=g) < 0.15] = 1.0
     bg = torch.cat([255 * torch.rand(n, 3, generator=g, dtype=torch.float64), alpha.double()[:, None]], 1)
     text = batch.has_text.nonzero().squeeze(1)
-    anc, txt, s, o = _backdrop_maps(parent, batch.depth, bg, text)
+    anc, txt, s, o, _ = _backdrop_maps(parent, batch.depth, bg, text)
     eff = effective_backgrounds(bg, parent, batch.depth)
     # the maps are linear; the effective backgrounds round each compositing step (axe-core's rule)
     steps = int(batch.depth.max()) + 1

@@ -561,12 +561,15 @@ def _lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], glob: T
         rgba = rendered_rgba(rgb, alpha, residuals.rows("bg", glob[rows], alpha))
         return with_opacity(rgba, None if bg_op is None else bg_op[glob[rows]])
 
-    required = required_of(batch, str(cfg.contrast), full_backdrop).to(device)[glob[text]]  # conservative image rule
+    # the ratio each text needs where no image shows behind it; whether one shows is decided with the picks
+    required = required_ratio(str(cfg.contrast), large_text(*font_of(batch))).to(device)[glob[text]]
+    image = background_image(batch).to(device)[glob]
     canvas = torch.tensor(CANVAS, dtype=torch.float64, device=device)
     every = glob.numel() == logits[2].size(0)  # every page: no copies of the backgrounds' logits
     bg_logits = (logits[2], logits[3]) if every else (logits[2][glob], logits[3][glob])
     return lookahead_backgrounds(logits[0][glob[text]], *bg_logits, *backdrop, text, required,
-                                 bg_rgba_of, text_lum, canvas, weight=cfg.contrast_lookahead, canvas_pairs=pairs)
+                                 bg_rgba_of, text_lum, canvas, weight=cfg.contrast_lookahead, canvas_pairs=pairs,
+                                 image=image)
 
 
 def _one_hot(cls: Tensor, k: int) -> Tensor:

@@ -21,8 +21,10 @@ without the area term whole pages turned dark and Pixel-FCD went from 116 to 258
 The text an element's background lies under: its own, and every descendant's whose path to it has
 no opaque background (predicted backgrounds in between are the
 model's best guesses, composited: a descendant's backdrop is an affine function of this one).
-Text is taken as opaque here, and the image rule is the conservative one; the legibility itself
-is still guaranteed by :func:`colorgen.constrained.decode_tree`, which runs after this with the
+A text over a background image costs nothing while the image shows behind it, and counts once a
+background chosen between them is opaque and hides it (the decoder's rule): so a box that would
+cover a hero photo under white headings gives way rather than the headings, as the model painted
+them for the photo. Text is taken as opaque here; the legibility itself is still guaranteed by :func:`colorgen.constrained.decode_tree`, which runs after this with the
 chosen backgrounds. Sampling is left alone (it would change the distribution drawn from).
 
 The best legible log-probability for a backdrop of luminance ``L`` is a lookup: text of
@@ -104,8 +106,8 @@ class LegibleLookup:
 
 
 def _backdrop_maps(
-    parent: Tensor, depth: Tensor, bg_rgba: Tensor, text_nodes: Tensor
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    parent: Tensor, depth: Tensor, bg_rgba: Tensor, text_nodes: Tensor, image: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Pairs (ancestor ``a``, text element ``j``) with ``eff_j = s * eff_a + o`` under the given backgrounds.
 
     ``eff_a`` is ``a``'s effective background (its own background included); ``s`` is the product of
@@ -113,7 +115,9 @@ def _backdrop_maps(
     included), ``o [p, 3]`` their composite. ``a == j`` is the pair of an element and its own text.
     Pairs with ``s == 0`` (an opaque background in between) are dropped. The maps are exact up to
     the rounding of each compositing step (:func:`colorgen.metrics.contrast.composite`): they rank
-    candidates; the decoder judges the chosen colours exactly.
+    candidates; the decoder judges the chosen colours exactly. Last, per pair: whether an element
+    from ``a`` down to ``j`` carries a background ``image`` (``[N]`` bool; none given: False), which
+    then shows behind ``j``'s text whatever ``a`` paints (nothing in between is opaque).
     """
     anc_list, txt_list, s_list, o_list = [text_nodes], [text_nodes], [], []
     m = text_nodes.numel()
@@ -121,6 +125,8 @@ def _backdrop_maps(
     o = torch.zeros(m, 3, dtype=torch.float64, device=parent.device)
     s_list.append(s.clone())
     o_list.append(o.clone())
+    img = torch.zeros(m, dtype=torch.bool, device=parent.device) if image is None else image[text_nodes].clone()
+    img_list = [img.clone()]
     node = text_nodes.clone()
     alive = torch.ones(m, dtype=torch.bool, device=parent.device)
     for _ in range(int(depth.max().item()) + 1 if depth.numel() else 0):
@@ -134,11 +140,14 @@ def _backdrop_maps(
         if not bool(alive.any()):
             break
         node = torch.where(alive, up, node)
+        if image is not None:
+            img = img | image[node]
         anc_list.append(node[alive])
         txt_list.append(text_nodes[alive])
         s_list.append(s[alive])
         o_list.append(o[alive])
-    return torch.cat(anc_list), torch.cat(txt_list), torch.cat(s_list), torch.cat(o_list)
+        img_list.append(img[alive])
+    return torch.cat(anc_list), torch.cat(txt_list), torch.cat(s_list), torch.cat(o_list), torch.cat(img_list)
 
 
 TRANSPARENT, BLACK = 0, 0  # alpha class of a transparent background; rgb class of black (first)
@@ -186,7 +195,7 @@ def background_candidates(lg_bg_rgb: Tensor, lg_bg_alpha: Tensor, top_k: int) ->
 def lookahead_backgrounds(
     text_logits: Tensor, lg_bg_rgb: Tensor, lg_bg_alpha: Tensor, parent: Tensor, depth: Tensor, text_nodes: Tensor,
     required: Tensor, bg_rgba_of: Any, text_lum: Tensor, canvas: Tensor, weight: float = 1.0, top_k: int = 8,
-    canvas_pairs: Any = None,
+    canvas_pairs: Any = None, image: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Background (rgb, alpha) classes ``[N]`` x 2, chosen parents first as the module docstring says.
 
@@ -198,7 +207,12 @@ def lookahead_backgrounds(
     for node rows; ``canvas [3]``; ``weight``: of the text's cost against the background's own
     log-probability; ``canvas_pairs``: (:class:`colorgen.metrics.contrast.CanvasPairs`, node ids)
     where body lies on a level of its own right below html: once it is picked, what lies on a
-    html that paints nothing is seen on body's colour, as the page paints it.
+    html that paints nothing is seen on body's colour, as the page paints it; ``image [N]`` bool:
+    the elements that carry a background image. With it, ``required`` is the ratio a text needs
+    where no image shows behind it, and a text over an image is free only while the image shows,
+    as the decoder judges it (:func:`colorgen.metrics.contrast.under_background_image`): an opaque
+    background chosen between the image and the text hides it and makes that text count. Without
+    it, ``required`` is 0 for such texts whatever is chosen.
     """
     n = lg_bg_rgb.size(0)
     device = lg_bg_rgb.device
@@ -211,9 +225,9 @@ def lookahead_backgrounds(
     lookup = LegibleLookup(text_logits, text_lum, required)
     slot = torch.full((n,), -1, dtype=torch.long, device=device)
     slot[text_nodes] = torch.arange(text_nodes.numel(), device=device)
-    anc, txt, s, o = _backdrop_maps(parent, depth, cand_rgba[:, 0], text_nodes)
+    anc, txt, s, o, img = _backdrop_maps(parent, depth, cand_rgba[:, 0], text_nodes, image)
     by_depth = torch.argsort(depth[anc], stable=True)
-    anc, rows_t, s, o = anc[by_depth], slot[txt[by_depth]], s[by_depth], o[by_depth]
+    anc, rows_t, s, o, img = anc[by_depth], slot[txt[by_depth]], s[by_depth], o[by_depth], img[by_depth]
     ends = torch.bincount(depth[anc], minlength=int(depth.max()) + 1).cumsum(0).tolist()
 
     # nodes in level order, so that every level is a slice
@@ -233,6 +247,7 @@ def lookahead_backgrounds(
         painted.index_add_(0, parent[lv], painted[lv])
     picks, effs, start = [], torch.empty(n, 3, dtype=torch.float64, device=device), 0
     alphas = torch.empty(n, dtype=torch.float64, device=device)  # the picks' painted alpha, node order
+    shows = torch.zeros(n, dtype=torch.bool, device=device)  # an image shows behind the content, node order
     for lv, rgba, lp, par_lv, area in zip(levels, cand_rgba[order].split(sizes), cand_lp[order].split(sizes),
                                           par.split(sizes), painted[order].split(sizes), strict=True):
         size = lv.numel()
@@ -241,14 +256,21 @@ def lookahead_backgrounds(
         score = lp.double() * area[:, None]
         d = int(depth[lv[0]])
         lo, hi = (ends[d - 1] if d > 0 else 0), ends[d]
+        behind = (par_lv >= 0) & shows[order[par_lv.clamp(min=0)]] if image is not None else None
         if hi > lo:
             at = anc_at[lo:hi] - start
             backdrop = s[lo:hi, None, None] * cand_eff[at] + o[lo:hi, None, :]  # [pairs, k, 3]
-            score = score.index_add(0, at, weight * lookup.cost(rows_t[lo:hi], relative_luminance(backdrop)))
+            cost = lookup.cost(rows_t[lo:hi], relative_luminance(backdrop))
+            if behind is not None:  # the text is free where an image shows behind it
+                free = img[lo:hi, None] | (behind[at, None] & (rgba[at, :, 3] < 1.0))
+                cost = cost.masked_fill(free, 0.0)
+            score = score.index_add(0, at, weight * cost)
         pick = score.argmax(1)
         picks.append(pick)
         effs[start:start + size] = cand_eff[torch.arange(size, device=device), pick]
         alphas[lv] = rgba[torch.arange(size, device=device), pick, 3]
+        if behind is not None:
+            shows[lv] = image[lv] | (behind & (alphas[lv] < 1.0))
         start += size
         if canvas_pairs is not None and d == 1:  # the bodies: the canvas shows theirs where html paints none
             move = canvas_moves(alphas, canvas_pairs)
