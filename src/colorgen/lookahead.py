@@ -24,8 +24,9 @@ model's best guesses, composited: a descendant's backdrop is an affine function 
 A text over a background image costs nothing while the image shows behind it, and counts once a
 background chosen between them is opaque and hides it (the decoder's rule): so a box that would
 cover a hero photo under white headings gives way rather than the headings, as the model painted
-them for the photo. Text is taken as opaque here; the legibility itself is still guaranteed by :func:`colorgen.constrained.decode_tree`, which runs after this with the
-chosen backgrounds. Sampling is left alone (it would change the distribution drawn from).
+them for the photo. Text is taken as opaque here; the legibility itself is still guaranteed by
+:func:`colorgen.constrained.decode_tree`, which runs after this with the chosen backgrounds.
+Sampling is left alone (it would change the distribution drawn from).
 
 The best legible log-probability for a backdrop of luminance ``L`` is a lookup: text of
 luminance ``l`` is legible iff ``l >= (L + .05) r - .05`` or ``l <= (L + .05) / r - .05``, so with
