@@ -200,10 +200,17 @@ def test_a_text_is_seen_on_the_stack_under_its_own_centre() -> None:
     batch = Batch.from_data_list([sidebar_page(False), data])
     assert text_stacks(batch).over.tolist() == [-1] * 15 + [12]
     assert text_stacks(sidebar_page(False)) is None
-    # an element below the text that decoding reaches only after it: the forest holds
+    # an element below the text on the same forest level (the other link): decided before it
     late = sidebar_page()
-    late.stack[7, 1] = 6  # the other link, on the same forest level
-    assert text_stacks(late) is None
+    late.stack[7, 1] = 6
+    stacks = text_stacks(late)
+    assert stacks.over.tolist() == [-1] * 7 + [6] and int(stacks.order[6]) < int(stacks.order[7])
+    assert (stacks.order[late.edge_index[0]] > stacks.order[late.edge_index[1]]).all()  # children after parents
+    # two links each over the other: no order puts both first, so the forest holds
+    both = sidebar_page()
+    both.stack[7, 1] = 6
+    both.stack[6, :3] = torch.tensor([5, 7, -1])
+    assert text_stacks(both) is None
 
 
 @pytest.mark.parametrize("ar", [False, True])

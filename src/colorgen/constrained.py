@@ -460,6 +460,8 @@ def _decode_levels(
         has_text, own_image = has_text[glob], own_image[glob]
     n = glob.numel()
     stacks = _local_stacks(text_stacks(batch, full), glob, None if nodes is None else local)
+    if stacks is not None and stacks.order is not None:  # what a re-seated text is seen on comes first
+        depth = stacks.order
     pairs = _local_pairs(canvas_pairs(batch), glob, None if nodes is None else local)
     if pairs is not None:  # body before html's other children: they may be seen on its colour
         is_body = torch.zeros(n, dtype=torch.bool, device=device)
@@ -541,7 +543,7 @@ def _local_stacks(stacks: TextStacks | None, glob: Tensor, local: Tensor | None)
         chain = torch.where(chain >= 0, local[chain.clamp(min=0)], -1)
     if not bool((over >= 0).any()):
         return None
-    return TextStacks(over, chain)
+    return TextStacks(over, chain, None if stacks.order is None else stacks.order[glob])
 
 
 def _lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], glob: Tensor, text: Tensor, text_lum: Tensor,

@@ -338,6 +338,9 @@ class TextStacks:
 
     over: Tensor  # [N]
     chain: Tensor  # [N, K]
+    # [N] the order to decide elements in: the forest depth, raised so that the element under a
+    # re-seated text comes before it (decoding goes parents first, level by level); None = forest
+    order: Tensor | None = None
 
     def rows(self) -> Tensor:
         return (self.over >= 0).nonzero().squeeze(1)
@@ -350,8 +353,10 @@ def text_stacks(batch, backdrop: tuple[Tensor, Tensor] | None = None) -> TextSta
     """The :class:`TextStacks` of a page or batch from its ``stack`` data; None without any.
 
     A text is re-seated only where its stack leaves its ancestors for another element than the
-    last of them has in the forest, and where that element and the ancestors lie on shallower
-    levels of the forest than the text (decoding, parents first, has decided them by then).
+    last of them has in the forest, and where that element can be decided before the text: the
+    decoding order (:attr:`TextStacks.order`) puts it first even when it lies deeper in the forest
+    (a sidebar's link over a content panel), unless the page's re-seats form a cycle, where only
+    elements on shallower levels of the forest count.
     """
     if getattr(batch, "stack", None) is None or batch.num_nodes == 0:
         return None
@@ -370,12 +375,33 @@ def _text_stacks(batch, backdrop: tuple[Tensor, Tensor]) -> TextStacks | None:
     over = torch.where(k >= 1, stack.gather(1, k.clamp(min=0)[:, None]).squeeze(1), -1)
     last = stack.gather(1, (k - 1).clamp(min=0)[:, None]).squeeze(1)
     chain = stack.masked_fill(torch.arange(stack.size(1), device=on.device)[None, :] >= k[:, None], -1)
-    lv = level.to(on.device)
+    leaves = (over >= 0) & (on[last.clamp(min=0)] != over)
+    order = decode_order(on, level.to(on.device), torch.where(leaves, over, -1))
+    lv = level.to(on.device) if order is None else order
     ordered = (lv[over.clamp(min=0)] < lv) & ((chain < 0) | (lv[chain.clamp(min=0)] < lv[:, None])).all(1)
-    moved = (over >= 0) & (on[last.clamp(min=0)] != over) & ordered
+    moved = leaves & ordered
     if not bool(moved.any()):
         return None
-    return TextStacks(torch.where(moved, over, -1), chain.masked_fill(~moved[:, None], -1))
+    return TextStacks(torch.where(moved, over, -1), chain.masked_fill(~moved[:, None], -1), order)
+
+
+def decode_order(parent: Tensor, depth: Tensor, before: Tensor) -> Tensor | None:
+    """Levels ``[N]`` to decide elements in: each after its forest ``parent`` and after
+    ``before[i]`` (``-1``: none), the forest ``depth`` where nothing else holds; None when the
+    ``before`` links close a cycle with the forest (then no order puts every one first)."""
+    if not bool((before >= 0).any()):
+        return None
+    order = depth.clone()
+    up, first = parent.clamp(min=0), before.clamp(min=0)
+    for _ in range(order.numel() + 1):  # a longest-path relaxation; a few rounds on real pages
+        need = torch.maximum(order, torch.where(parent >= 0, order[up] + 1, 0))
+        need = torch.maximum(need, torch.where(before >= 0, order[first] + 1, 0))
+        if torch.equal(need, order):
+            return order
+        if int(need.max()) > order.numel():  # longer than any path: a cycle
+            return None
+        order = need
+    return None
 
 
 def stacked_below(bg_rgba: Tensor, eff: Tensor, stacks: TextStacks, rows: Tensor) -> Tensor:
