@@ -206,6 +206,16 @@ def test_a_text_is_seen_on_the_stack_under_its_own_centre() -> None:
     stacks = text_stacks(late)
     assert stacks.over.tolist() == [-1] * 7 + [6] and int(stacks.order[6]) < int(stacks.order[7])
     assert (stacks.order[late.edge_index[0]] > stacks.order[late.edge_index[1]]).all()  # children after parents
+    # html's children keep their level (body is decided there, before what lies on html): a body
+    # text over a deeper element (the fixed header's logo, on html) is not re-seated
+    from test_contrast_model import fixed_header_page
+
+    body = fixed_header_page("rgba(0, 0, 0, 0)", "rgb(48, 77, 15)")
+    body.has_text[1] = True
+    body.stack = torch.full((body.num_nodes, 16), -1, dtype=torch.long)
+    body.stack[1, :2] = torch.tensor([0, 3])
+    assert backdrop_of(body)[1].tolist() == [0, 1, 1, 2, 2]
+    assert text_stacks(body) is None
     # two links each over the other: no order puts both first, so the forest holds
     both = sidebar_page()
     both.stack[7, 1] = 6

@@ -376,8 +376,10 @@ def _text_stacks(batch, backdrop: tuple[Tensor, Tensor]) -> TextStacks | None:
     last = stack.gather(1, (k - 1).clamp(min=0)[:, None]).squeeze(1)
     chain = stack.masked_fill(torch.arange(stack.size(1), device=on.device)[None, :] >= k[:, None], -1)
     leaves = (over >= 0) & (on[last.clamp(min=0)] != over)
-    order = decode_order(on, level.to(on.device), torch.where(leaves, over, -1))
-    lv = level.to(on.device) if order is None else order
+    forest = level.to(on.device)
+    # html's children keep their level: decoding decides body there, before what lies on html
+    order = decode_order(on, forest, torch.where(leaves & (forest >= 2), over, -1))
+    lv = forest if order is None else order
     ordered = (lv[over.clamp(min=0)] < lv) & ((chain < 0) | (lv[chain.clamp(min=0)] < lv[:, None])).all(1)
     moved = leaves & ordered
     if not bool(moved.any()):
