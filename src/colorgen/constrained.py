@@ -477,7 +477,7 @@ def _decode_levels(
     drawn = [d[glob] for d in drawn]
     if cfg.greedy and cfg.contrast_lookahead > 0 and n:
         drawn[2], drawn[3] = _lookahead(batch, logits, (parent, depth), glob, text, text_lum, cfg,
-                                        decoder.residuals, full, pairs)
+                                        decoder.residuals, required[glob[text]], own_image, pairs)
     out = [torch.zeros(n, dtype=torch.long, device=device) for _ in range(4)]
     eff = torch.empty(n, 3, dtype=torch.float64, device=device)
     visible = torch.zeros(n, dtype=torch.bool, device=device)  # a background image behind the text
@@ -547,12 +547,14 @@ def _local_stacks(stacks: TextStacks | None, glob: Tensor, local: Tensor | None)
 
 
 def _lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], glob: Tensor, text: Tensor, text_lum: Tensor,
-               cfg: DecodingConfig, residuals: Residuals, full_backdrop: tuple[Tensor, Tensor],
+               cfg: DecodingConfig, residuals: Residuals, required: Tensor, image: Tensor,
                pairs: CanvasPairs | None = None) -> tuple[Tensor, Tensor]:
     """Background classes of the nodes ``glob`` chosen by :mod:`colorgen.lookahead` (``backdrop``:
     their forest in local ids, body on a level of its own where ``pairs`` (local ids) say; ``text``:
     local ids of the text elements, ``text_lum``: their classes' luminance,
-    :meth:`NodeDecoder.text_luminance`)."""
+    :meth:`NodeDecoder.text_luminance`; ``required``: the ratio each text needs where no image
+    shows behind it, whether one shows being decided with the picks; ``image``: the nodes that
+    carry a background image, local ids)."""
     from colorgen.lookahead import lookahead_backgrounds
 
     device = logits[0].device
@@ -563,9 +565,6 @@ def _lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], glob: T
         rgba = rendered_rgba(rgb, alpha, residuals.rows("bg", glob[rows], alpha))
         return with_opacity(rgba, None if bg_op is None else bg_op[glob[rows]])
 
-    # the ratio each text needs where no image shows behind it; whether one shows is decided with the picks
-    required = required_ratio(str(cfg.contrast), large_text(*font_of(batch))).to(device)[glob[text]]
-    image = background_image(batch).to(device)[glob]
     canvas = torch.tensor(CANVAS, dtype=torch.float64, device=device)
     every = glob.numel() == logits[2].size(0)  # every page: no copies of the backgrounds' logits
     bg_logits = (logits[2], logits[3]) if every else (logits[2][glob], logits[3][glob])
