@@ -99,7 +99,9 @@ EVAL_DATA ?= $(DATA)
 SPREAD_MODELS := ar nar cvae
 SPREAD_ROWS := $(filter-out stats_% %_ens3 %_ens3_aa,$(ROWS))  # ensembles: experiments/ablation/ensemble_spread.sh
 SEED_RUNS ?= outputs/$(DATA)/seed-runs
-spread: setup $(DATA_DEP) ## learned rows over $(SEEDS) (metrics=basic) -> $(RESULTS)/spread/spread.{md,json}
+# SPREAD_METRICS=full: also each seed's visual pass (Pixel-FCD, axe-core contrast), ~5 min a seed
+SPREAD_METRICS ?= basic
+spread: setup $(DATA_DEP) ## learned rows over $(SEEDS) (metrics=basic; SPREAD_METRICS=full adds the browser columns) -> $(RESULTS)/spread/spread.{md,json}
 	@for s in $(SEEDS); do \
 	  ck=checkpoints/$(DATA); test $$s = 0 || ck=checkpoints/$(DATA)/seeds/s$$s; \
 	  for m in $(SPREAD_MODELS); do \
@@ -109,6 +111,7 @@ spread: setup $(DATA_DEP) ## learned rows over $(SEEDS) (metrics=basic) -> $(RES
 	    $(PYTHON) -m colorgen.eval experiment=$$r data=$(EVAL_DATA) $(DATA_ARGS) size=$(TRAINER) metrics=basic seed=$$s ckpt_dir=$$ck \
 	      upsampler_ckpt=checkpoints/$(EVAL_DATA)/upsampler/best.pt hydra.run.dir=$(SEED_RUNS)/s$$s/$$r || exit 1; \
 	  done; \
+	  test "$(SPREAD_METRICS)" != full || $(PYTHON) -m colorgen.visual $(addprefix $(SEED_RUNS)/s$$s/,$(SPREAD_ROWS)) || exit 1; \
 	done
 	$(PYTHON) -m colorgen.spread $(addprefix $(SEED_RUNS)/s,$(SEEDS)) --out $(RESULTS)/spread
 
