@@ -570,7 +570,7 @@ def _lookahead(batch: Any, logits: Any, backdrop: tuple[Tensor, Tensor], glob: T
     bg_logits = (logits[2], logits[3]) if every else (logits[2][glob], logits[3][glob])
     return lookahead_backgrounds(logits[0][glob[text]], *bg_logits, *backdrop, text, required,
                                  bg_rgba_of, text_lum, canvas, weight=cfg.contrast_lookahead, canvas_pairs=pairs,
-                                 image=image)
+                                 image=image, reveal=cfg.contrast_reveal)
 
 
 def _one_hot(cls: Tensor, k: int) -> Tensor:

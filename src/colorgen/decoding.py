@@ -38,6 +38,12 @@ class DecodingConfig:
     # background. 2 chosen on the validation split: NAR + AA acc RGB 0.777 at 0, 0.776 at 0.5,
     # 0.780 at 1, 0.782 at 2, 0.782 at 4 (NAR 0.790); acc alpha 0.929, 0.926, 0.922, 0.916, 0.909
     contrast_lookahead: float = 2.0
+    # with the lookahead: clearing a box over a showing background image costs its log-probability
+    # once, not once per element it paints (colorgen.lookahead, ``reveal``). Held out, acc RGB of
+    # + AA moved by -0.0002..+0.0002 (validation, NAR and CVAE seeds 0-2) and +0.0000..+0.0007
+    # (the 443 registry training pages, unseen by these models); on the test pages CVAE + AA
+    # 0.7528 -> 0.7603, NAR + AA 0.7526 -> 0.7526 (2026-12-08, experiments/contrast/reveal.md)
+    contrast_reveal: bool = True
     # with contrast, the rendered page's text that no model colours (below the first screen, left
     # out of the tree) is made legible in the browser too (colorgen/render/legible_rest.js)
     contrast_rest: bool = True

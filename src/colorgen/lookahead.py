@@ -196,7 +196,7 @@ def background_candidates(lg_bg_rgb: Tensor, lg_bg_alpha: Tensor, top_k: int) ->
 def lookahead_backgrounds(
     text_logits: Tensor, lg_bg_rgb: Tensor, lg_bg_alpha: Tensor, parent: Tensor, depth: Tensor, text_nodes: Tensor,
     required: Tensor, bg_rgba_of: Any, text_lum: Tensor, canvas: Tensor, weight: float = 1.0, top_k: int = 8,
-    canvas_pairs: Any = None, image: Tensor | None = None,
+    canvas_pairs: Any = None, image: Tensor | None = None, reveal: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """Background (rgb, alpha) classes ``[N]`` x 2, chosen parents first as the module docstring says.
 
@@ -213,7 +213,9 @@ def lookahead_backgrounds(
     where no image shows behind it, and a text over an image is free only while the image shows,
     as the decoder judges it (:func:`colorgen.metrics.contrast.under_background_image`): an opaque
     background chosen between the image and the text hides it and makes that text count. Without
-    it, ``required`` is 0 for such texts whatever is chosen.
+    it, ``required`` is 0 for such texts whatever is chosen. ``reveal``: clearing a box that lies
+    over a showing background image costs the model's log-probability once, not once per element
+    it paints: a clear box paints no colour of its own there, it shows the page's image.
     """
     n = lg_bg_rgb.size(0)
     device = lg_bg_rgb.device
@@ -254,10 +256,14 @@ def lookahead_backgrounds(
         size = lv.numel()
         below = torch.where((par_lv >= 0)[:, None], effs[par_lv.clamp(min=0)], canvas)
         cand_eff = composite(rgba, below[:, None, :])  # [size, k, 3]
-        score = lp.double() * area[:, None]
         d = int(depth[lv[0]])
         lo, hi = (ends[d - 1] if d > 0 else 0), ends[d]
         behind = (par_lv >= 0) & shows[order[par_lv.clamp(min=0)]] if image is not None else None
+        weights = area[:, None].expand(-1, lp.size(1))
+        if reveal and behind is not None:  # candidate 1 is the clear one (background_candidates)
+            weights = weights.clone()
+            weights[behind, 1] = 1.0
+        score = lp.double() * weights
         if hi > lo:
             at = anc_at[lo:hi] - start
             backdrop = s[lo:hi, None, None] * cand_eff[at] + o[lo:hi, None, :]  # [pairs, k, 3]
