@@ -816,7 +816,7 @@ def test_reveal_clears_a_confident_box_over_an_image_for_the_text_on_it(image: b
     """A hero image under a box the model is sure is opaque white (99.8 %), with 20 white texts on
     it (70 % white, 10 % black). Weighed per element it paints (21), clearing the box costs more
     than the texts lose, so without ``contrast_reveal`` the box stays and the texts turn black.
-    With it (the default) clearing costs its log-probability once, the box clears and the texts
+    With it clearing costs its log-probability once, the box clears and the texts
     keep their white over the image. Without an image behind, clearing shows the white canvas and
     helps no text: the switch changes nothing."""
     n_text = 20
@@ -836,8 +836,8 @@ def test_reveal_clears_a_confident_box_over_an_image_for_the_text_on_it(image: b
     bg_alpha[:, 0] = 0.0  # clear
     bg_alpha[1, 7], bg_alpha[1, 0] = float(torch.log(torch.tensor(0.998))), float(torch.log(torch.tensor(0.002)))
     logits = (text, one_hot([7] * n, 8), bg, bg_alpha)
-    default = decode_tree(batch, logits, DecodingConfig(contrast="aa", contrast_reveal=False))
-    reveal = decode_tree(batch, logits, DecodingConfig(contrast="aa"))
+    default = decode_tree(batch, logits, DecodingConfig(contrast="aa"))
+    reveal = decode_tree(batch, logits, DecodingConfig(contrast="aa", contrast_reveal=True))
     assert int(default[3][1]) == 7 and (default[0][2:] == black).all()  # the box stays, the texts give way
     if image:
         assert int(reveal[3][1]) == 0 and (reveal[0][2:] == white).all()  # the box clears over the image
