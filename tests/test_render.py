@@ -23,6 +23,7 @@ from colorgen.evaluation.results import read_run_metrics
 from colorgen.evaluation.visual import VisualRun, score_runs, visual_metrics
 from colorgen.extract.fidelity import pixel_change
 from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
+from colorgen.pixel_pages import page_effects
 from colorgen.render import screenshots
 from colorgen.render.contact_sheet import contact_sheet, save_contact_sheet
 from colorgen.render.recolor import (
@@ -312,6 +313,10 @@ def test_runs_scored_together_open_each_page_once(real_data, tmp_path, monkeypat
     assert m_rest["contrast_first_screen_elements_per_page"] <= m_exact["contrast_first_screen_elements_per_page"]
     for run in runs:
         assert (run.out_dir / "contact_sheet.png").is_file()
+    # renders.json traces the score to pages: the two darkened test2 pages, and nothing else, move it
+    effects = page_effects(*(json.loads((r.out_dir / "renders.json").read_text()) for r in runs[:2]))
+    assert (effects.fcd_a, effects.fcd_b) == (pytest.approx(m_exact["pixel_fcd"]), pytest.approx(m_black["pixel_fcd"]))
+    assert sorted(p for p, _ in effects.effects) == sorted(ids[2:])
 
     # the CLI over saved runs: cached renders, so nothing opens; visual.json beside metrics.json
     for run in runs:

@@ -33,6 +33,7 @@ from colorgen.browser import BrowserConfig
 from colorgen.columns import VISUAL_KEYS
 from colorgen.decoding import DecodingConfig
 from colorgen.extract.bundle import PageBundle
+from colorgen.io import write_json
 from colorgen.metrics.pixels import load_pixel_histogram, pixel_fcd
 from colorgen.progress import progress_bar
 from colorgen.render.contact_sheet import save_contact_sheet
@@ -185,6 +186,21 @@ def write_sheet(run: VisualRun, truth: dict[str, Rendered], fake: dict[str, Rend
                               title=f"{run.label}: real colours (left) vs generated (right)")
 
 
+RENDERS_FILE = "renders.json"
+
+
+def write_renders(run: VisualRun, truth: dict[str, Rendered], fake: dict[str, Rendered]) -> Path:
+    """``renders.json`` beside the run: each page's screenshot with real and with generated colours,
+    and whether it is a test2 page (the side Pixel-FCD scores), so a metric can be traced to pages
+    (:mod:`colorgen.pixel_pages`) without re-deriving the render cache's keys."""
+    g = run.generated
+    pages = {pid: {"test2": bool(g.is_test2[i]),
+                   "truth": str(truth[pid].png) if pid in truth and truth[pid].png else None,
+                   "generated": str(fake[pid].png) if pid in fake and fake[pid].png else None}
+             for i, pid in enumerate(g.page_ids)}
+    return write_json(run.out_dir / RENDERS_FILE, pages)
+
+
 METRIC_KEYS = VISUAL_KEYS  # the former name
 
 
@@ -241,6 +257,7 @@ def score_runs(runs: Sequence[VisualRun], data: Mapping, settings: Mapping | Non
             "visual_runs_shared": len(runs),
             "visual_seconds": round(report.seconds / len(runs), 2),
         }
+        write_renders(run, truth, fake)
         sheet = write_sheet(run, truth, fake, int(settings["contact_pages"]))
         if sheet:
             log.info("contact sheet: %s", sheet)
@@ -295,4 +312,4 @@ def score_dirs(run_dirs: Sequence[Path], workers: int | None = None, progress: P
     return results
 
 
-__all__ = ["VISUAL_FILE", "VisualRun", "contrast_summary", "load_run", "score_dirs", "score_runs", "visual_metrics"]
+__all__ = ["RENDERS_FILE", "VISUAL_FILE", "VisualRun", "contrast_summary", "load_run", "score_dirs", "score_runs", "visual_metrics"]
