@@ -37,13 +37,14 @@ def chain_of(up: np.ndarray, j: int) -> list[int]:
     return out
 
 
-def kind_of(j: int, chain: list[int], true: dict, plain: dict, aa: dict, img: np.ndarray) -> str:
+def kind_of(chain: list[int], true: dict, plain: dict, aa: dict, img: np.ndarray) -> str:
+    """How the plain prediction first goes wrong down ``chain`` (the text's element first)."""
     kind = "chain as the truth"
     for c in chain:
         tv, pv = true["bg_alpha"][c] > 0, plain["bg_alpha"][c] > 0
         if tv != pv or (tv and true["bg_rgb"][c] != plain["bg_rgb"][c]):
             kind = ("model opaque, truth clear" if pv and not tv else "model clear, truth painted" if tv and not pv
-                    else "both painted, other colour") + (" (own)" if c == j else "")
+                    else "both painted, other colour") + (" (own)" if c == chain[0] else "")
             break
     if any(img[c] for c in chain):
         kind += " | image in chain"
@@ -73,7 +74,7 @@ def main(runs: Path, row: str, show: str | None = None) -> None:
             if not right or still or fails[j]:
                 continue
             chain = chain_of(up, int(j))
-            kind = kind_of(int(j), chain, true, plain, aa, img)
+            kind = kind_of(chain, true, plain, aa, img)
             kinds[kind] += 1
             pages[page.page_id] += 1
             if page.page_id == show:
